@@ -1,0 +1,298 @@
+"""Countdown: combine the given numbers with + - * / to reach the target.
+
+Ground truth: ``{"numbers": [...], "target": int}`` (``"nums"`` is accepted for
+``"numbers"``; a JSON string of that object is accepted too).
+
+Answer rules (0/1, no partial credit):
+
+* only integers, ``+ - * / ( )``, ``×``, ``÷`` and whitespace, parsed by
+  :mod:`mdrl.domains.arith` (never Python ``eval``); no unary minus, no exponent;
+* optionally one trailing ``= N`` whose ``N`` must be the target; any other ``=`` fails;
+* the numbers used are exactly the given multiset: each given number once, nothing else;
+* the exact (:class:`fractions.Fraction`) value equals the target; dividing by zero fails.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+from mdrl.domains import arith
+from mdrl.domains.base import Domain, Row, Verdict, register
+from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+
+ABILITY = "math"
+HF_DATASET = "Jiayi-Pan/Countdown-Tasks-3to4"  # TinyZero's source, the one the released files follow
+
+# The released R1 countdown prompt, verbatim (the double space in "enclosed  within" included).
+R1_PREFIX = (
+    "A conversation between User and Assistant. The User asks a question, and the Assistant solves it. "
+    "The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. "
+    "The reasoning process is enclosed  within <think> </think> and answer is enclosed within <answer> </answer> tags, "
+    "respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. "
+    "Now the user asks you to solve a math problem. After thinking, when you finally reach a conclusion, "
+    "clearly state the answer within <answer> </answer> tags. i.e., <answer> </answer>.\nUser: "
+)
+R1_SUFFIX = "\nAssistant: <think>"
+QUESTION = (
+    "Using the numbers {numbers}, create an equation that equals {target}. You can use basic arithmetic "
+    "operations (+, -, *, /) and each number can only be used once. Show your work in <think> </think> tags. "
+    "And return the final answer in <answer> </answer> tags, for example <answer> (1 + 2) / 3 </answer>."
+)
+
+
+def question_text(numbers: Sequence[int], target: int) -> str:
+    """The bare user question of the released files for one puzzle."""
+    return QUESTION.format(numbers=str([int(n) for n in numbers]), target=int(target))
+
+
+def r1_prompt(question: str) -> str:
+    """``question`` inside the released R1 countdown template."""
+    return f"{R1_PREFIX}{question}{R1_SUFFIX}"
+
+
+# ---------------------------------------------------------------------------- verifier
+
+
+def _ground_truth(gt: Any) -> tuple[list[int], int]:
+    """(numbers, target) from the accepted ground-truth shapes; raises ValueError."""
+    if isinstance(gt, (str, bytes)):
+        gt = json.loads(gt)
+    if not isinstance(gt, Mapping):
+        raise ValueError(f"ground truth is a {type(gt).__name__}, not a mapping")
+    nums = gt.get("numbers")
+    if nums is None:
+        nums = gt.get("nums")
+    if nums is None or "target" not in gt:
+        raise ValueError("ground truth needs 'numbers' (or 'nums') and 'target'")
+    if hasattr(nums, "tolist"):
+        nums = nums.tolist()
+    numbers = [int(n) for n in nums]
+    target = gt["target"]
+    return numbers, int(target.item() if hasattr(target, "item") else target)
+
+
+def _split_equation(text: str, target: int) -> tuple[str | None, str | None]:
+    """(expression, None) or (None, reason), handling one optional trailing ``= target``."""
+    if text.count("=") == 0:
+        return text, None
+    if text.count("=") > 1:
+        return None, "more than one '=' in the answer"
+    lhs, rhs = text.split("=")
+    rhs = rhs.strip()
+    if not rhs or any(c not in "0123456789" for c in rhs):
+        return None, f"the right-hand side of '=' must be the target number, got {rhs[:40]!r}"
+    if len(rhs) > arith.MAX_DIGITS or int(rhs) != target:
+        return None, f"the stated result {rhs[:40]} is not the target {target}"
+    return lhs, None
+
+
+def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
+    """Check a countdown equation exactly; never raises (any error is a wrong verdict).
+
+    Options: ``max_length`` (characters, default :data:`arith.MAX_LENGTH`).
+    """
+    try:
+        return _verify(answer, ground_truth, int(options.get("max_length", arith.MAX_LENGTH)))
+    except Exception as exc:  # noqa: BLE001 - a malformed row costs one item, never the batch
+        return Verdict.wrong(f"verifier error: {type(exc).__name__}: {str(exc)[:200]}")
+
+
+def _verify(answer: Any, ground_truth: Any, max_length: int) -> Verdict:
+    try:
+        numbers, target = _ground_truth(ground_truth)
+    except (ValueError, TypeError) as exc:
+        return Verdict.wrong(f"bad ground truth: {exc}")
+    if not isinstance(answer, str):
+        return Verdict.wrong("answer is not a string")
+    text = answer.strip()
+    if len(text) > max_length:
+        return Verdict.wrong(f"answer longer than {max_length} characters", extracted=text[:100] + "...")
+    expr_text, why = _split_equation(text, target)
+    if expr_text is None:
+        return Verdict.wrong(why or "bad equation", extracted=text)
+    try:
+        tree = arith.parse(expr_text, max_length=max_length)
+    except arith.ArithError as exc:
+        return Verdict.wrong(f"not a valid expression: {exc}", extracted=text)
+    used = arith.numbers(tree)
+    details: dict[str, Any] = {"extracted": text, "numbers_used": used}
+    if Counter(used) != Counter(numbers):
+        missing = list((Counter(numbers) - Counter(used)).elements())
+        extra = list((Counter(used) - Counter(numbers)).elements())
+        parts = [f"unused {missing}" if missing else "", f"not given or repeated {extra}" if extra else ""]
+        return Verdict.wrong("numbers must be used exactly once each: " + "; ".join(p for p in parts if p), **details)
+    try:
+        value = arith.evaluate(tree)
+    except ZeroDivisionError:
+        return Verdict.wrong("division by zero", **details)
+    details["value"] = str(value)
+    if value != target:
+        return Verdict.wrong(f"evaluates to {value}, not {target}", **details)
+    return Verdict.right(**details)
+
+
+# ---------------------------------------------------------------------------- loaders
+
+
+def _prompt_list(prompt: Any) -> list[dict]:
+    """A stored prompt as a message list (a plain string becomes one user turn)."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [dict(m) for m in prompt]
+
+
+def _row_from_record(rec: Mapping, index: int, split: str, default_source: str) -> Row:
+    """A veRL row from a released row (prompt + reward_model) or a raw {nums, target} record."""
+    gt = (rec.get("reward_model") or {}).get("ground_truth") if isinstance(rec.get("reward_model"), Mapping) else None
+    if gt is None:
+        gt = rec
+    numbers, target = _ground_truth(gt)
+    truth = {"numbers": numbers, "target": target}
+    info = rec.get("extra_info") if isinstance(rec.get("extra_info"), Mapping) else {}
+    try:
+        idx = int(info.get("index", index))
+    except (TypeError, ValueError):
+        idx = index
+    if rec.get("prompt") is not None:
+        # Released rows: keep their prompt as it is, recover the bare question from it.
+        question = strip_r1_template(user_text(rec["prompt"]))
+        prompt = _prompt_list(rec["prompt"])
+    else:
+        question = question_text(numbers, target)
+        prompt = [{"role": "user", "content": r1_prompt(question)}]
+    source = str(rec.get("data_source") or default_source)
+    return verl_row(source, question, truth, ABILITY, split, idx, prompt=prompt)
+
+
+def load_countdown(path: str | None = None, split: str = "test") -> list[Row]:
+    """Countdown rows from a released parquet, a local JSONL/parquet of {nums, target}, or the hub.
+
+    With ``path=None`` the hub dataset (:data:`HF_DATASET`, which has only a train split)
+    is read thinly; its rows get the released R1 prompt.
+    """
+    records = read_records(path) if path else load_hf(HF_DATASET, "train")
+    rows = []
+    for i, rec in enumerate(records):
+        try:
+            rows.append(_row_from_record(rec, i, split, "countdown"))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise DataFileError(f"countdown record {i} of {path or HF_DATASET} is malformed: {exc}") from exc
+    return rows
+
+
+# ---------------------------------------------------------------------------- generator
+
+
+def _random_expression(rng: random.Random, values: list[int]) -> tuple[Fraction, str] | None:
+    """Combine ``values`` (in random order) with random operations into one (value, text).
+
+    Picks two pending items, applies a random operation, and repeats, like TinyZero's and
+    reasoning-gym's construction; intermediate results must stay non-negative integers so
+    the construction reads like a human countdown solution.
+    """
+    items = [(Fraction(v), str(v)) for v in values]
+    rng.shuffle(items)
+    while len(items) > 1:
+        i, j = rng.sample(range(len(items)), 2)
+        (a, ea), (b, eb) = items[i], items[j]
+        op = rng.choice("+-*/")
+        if op == "-" and a < b:
+            (a, ea), (b, eb) = (b, eb), (a, ea)
+        if op == "/" and (b == 0 or a % b != 0):
+            op = rng.choice("+*")
+        value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else Fraction(0)}[op]
+        rest = [items[k] for k in range(len(items)) if k not in (i, j)]
+        items = rest + [(value, f"({ea} {op} {eb})")]
+    value, text = items[0]
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    return (value, text) if value.denominator == 1 else None
+
+
+def generate(
+    n: int,
+    seed: int = 0,
+    num_count: int | Sequence[int] = 4,
+    max_number: int = 100,
+    split: str = "train",
+    min_number: int = 1,
+    min_target: int = 1,
+    max_target: int = 100,
+    max_tries: int = 2000,
+) -> list[Row]:
+    """``n`` solvable countdown puzzles, deterministic in ``seed``.
+
+    ``num_count`` (the difficulty knob) is how many numbers a puzzle gives: one int, or a
+    ``[low, high]`` range drawn per puzzle. Numbers are drawn from ``[min_number,
+    max_number]``; the target is the value of a random expression over all of them, kept
+    when it is an integer in ``[min_target, max_target]`` (the released sets use targets
+    up to 100). The construction is stored in ``extra_info.solution``; puzzles do not
+    repeat within one call.
+    """
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    lo, hi = (num_count, num_count) if isinstance(num_count, int) else (int(num_count[0]), int(num_count[-1]))
+    if not 2 <= lo <= hi <= 12:
+        raise ValueError(f"num_count must be between 2 and 12, got {num_count!r}")
+    if not 0 <= min_number <= max_number:
+        raise ValueError("need 0 <= min_number <= max_number")
+    if min_target > max_target:
+        raise ValueError("need min_target <= max_target")
+    rng = random.Random(seed)
+    rows: list[Row] = []
+    seen: set[tuple[tuple[int, ...], int]] = set()
+    misses = 0
+    while len(rows) < n:
+        count = rng.randint(lo, hi)
+        numbers = [rng.randint(min_number, max_number) for _ in range(count)]
+        found = None
+        for _ in range(50):  # a few constructions per number draw before drawing new numbers
+            cand = _random_expression(rng, numbers)
+            if cand and min_target <= cand[0] <= max_target:
+                found = cand
+                break
+        key = (tuple(sorted(numbers)), int(found[0])) if found else None
+        if found is None or key in seen:
+            misses += 1
+            if misses > max_tries * max(n, 1):
+                raise ValueError(
+                    f"could not build {n} distinct puzzles with these settings "
+                    f"(num_count={num_count}, numbers {min_number}..{max_number}, targets {min_target}..{max_target})"
+                )
+            continue
+        seen.add(key)
+        target = int(found[0])
+        question = question_text(numbers, target)
+        rows.append(
+            verl_row(
+                "countdown",
+                question,
+                {"numbers": numbers, "target": target},
+                ABILITY,
+                split,
+                len(rows),
+                prompt=[{"role": "user", "content": r1_prompt(question)}],
+                solution=found[1],
+                seed=seed,
+                num_count=count,
+            )
+        )
+    return rows
+
+
+DOMAIN = register(
+    Domain(
+        name="countdown",
+        data_sources=("countdown", "cd"),
+        verify=verify,
+        timeout_s=5.0,
+        ability=ABILITY,
+        loaders={"countdown": load_countdown},
+        generate=generate,
+        description="Countdown equations: every given number once, + - * / only, exact arithmetic.",
+    )
+)

@@ -1,0 +1,57 @@
+"""Reward schemes: how a verifier's verdict and the response's shape become one number.
+
+Add a scheme by writing a function ``(verdict, well_formed, settings) -> float`` and
+decorating it with ``@scheme("name")``; ``conf/reward/<name>.yaml`` then selects it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from mdrl.domains.base import Verdict
+
+SchemeFn = Callable[[Verdict, bool, Mapping], float]
+_SCHEMES: dict[str, SchemeFn] = {}
+
+
+def scheme(name: str) -> Callable[[SchemeFn], SchemeFn]:
+    def deco(fn: SchemeFn) -> SchemeFn:
+        _SCHEMES[name] = fn
+        return fn
+
+    return deco
+
+
+def get_scheme(name: str) -> SchemeFn:
+    try:
+        return _SCHEMES[name]
+    except KeyError:
+        raise KeyError(f"unknown reward scheme {name!r}; known: {', '.join(sorted(_SCHEMES))}") from None
+
+
+def scheme_names() -> list[str]:
+    return sorted(_SCHEMES)
+
+
+@scheme("binary")
+def binary(verdict: Verdict, well_formed: bool, settings: Mapping) -> float:
+    """1 when the whole answer is right, else 0."""
+    return 1.0 if verdict.correct else 0.0
+
+
+@scheme("proportional")
+def proportional(verdict: Verdict, well_formed: bool, settings: Mapping) -> float:
+    """Partial credit: the verifier's fraction (persons, cells, test cases); math stays 0/1."""
+    return float(min(1.0, max(0.0, verdict.fraction)))
+
+
+@scheme("format")
+def format_scheme(verdict: Verdict, well_formed: bool, settings: Mapping) -> float:
+    """Answer score (``answer_scheme``, binary by default) plus a format bonus or penalty."""
+    fmt = settings.get("format", {}) or {}
+    base = get_scheme(fmt.get("answer_scheme", "binary"))
+    if base is format_scheme:
+        raise ValueError("format.answer_scheme cannot be 'format'")
+    answer = base(verdict, well_formed, settings)
+    term = float(fmt.get("bonus", 0.1)) if well_formed else float(fmt.get("penalty", -0.1))
+    return answer + term

@@ -1,0 +1,28 @@
+"""Shared fixtures. The shared data folder is found through MDRL_SHARED (default ../shared)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("MDRL_SHARED", REPO.parent / "shared")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """Path of shared/ (paper files, benchmarks); tests needing it skip loudly when absent."""
+    p = shared_dir()
+    if not (p / "data").is_dir():
+        pytest.skip(f"shared data not found at {p} (set MDRL_SHARED)")
+    return p
+
+
+@pytest.fixture(scope="session")
+def shared_data(shared: Path) -> Path:
+    return shared / "data"
