@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any, Callable
 
+from mdrl.domains.io import row_ground_truth
+
 _RULES: dict[str, Callable[[dict], float]] = {}
 
 
@@ -21,14 +23,7 @@ def rule(domain: str) -> Callable[[Callable[[dict], float]], Callable[[dict], fl
     return deco
 
 
-def _gt(row: dict) -> Any:
-    gt = (row.get("reward_model") or {}).get("ground_truth")
-    if isinstance(gt, str):
-        try:
-            return json.loads(gt)
-        except ValueError:
-            return gt
-    return gt
+_gt = row_ground_truth
 
 
 @rule("kk")

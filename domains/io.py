@@ -119,3 +119,14 @@ def verl_row(
         "reward_model": {"style": "rule", "ground_truth": ground_truth},
         "extra_info": {"question": question, "split": split, "index": int(index), **extra},
     }
+
+
+def row_ground_truth(row: dict) -> Any:
+    """A row's reward_model.ground_truth, decoded from JSON text when it is JSON."""
+    gt = (row.get("reward_model") or {}).get("ground_truth")
+    if isinstance(gt, str):
+        try:
+            return json.loads(gt)
+        except ValueError:
+            return gt
+    return gt

@@ -12,6 +12,8 @@ import json
 from fractions import Fraction
 from typing import Any, Callable
 
+from mdrl.domains.io import row_ground_truth
+
 _GOLD: dict[str, Callable[[dict], str | None]] = {}
 
 
@@ -23,14 +25,7 @@ def gold(domain: str) -> Callable[[Callable[[dict], str | None]], Callable[[dict
     return deco
 
 
-def _gt(row: dict) -> Any:
-    gt = (row.get("reward_model") or {}).get("ground_truth")
-    if isinstance(gt, str):
-        try:
-            return json.loads(gt)
-        except ValueError:
-            return gt
-    return gt
+_gt = row_ground_truth
 
 
 def solve_countdown(numbers: list[int], target: int) -> str | None:
