@@ -27,6 +27,13 @@ How a response is judged (see PITFALLS.md on why the exit code never is):
   expected values the sandbox never receives (so the program cannot read them, and an
   object with a rigged ``__eq__`` cannot pass: values cross as JSON). Comparison follows
   the APPS/TACO judges: whitespace-separated tokens, floats within 1e-6.
+* Assert-based tests must run inside the solution's process, so they are hardened rather
+  than sealed: they run in their own globals with pristine builtins, after the stdlib
+  modules the solution may have patched are restored, on results checked to be plain
+  values (no class of the solution's with __eq__, __bool__, properties, ...), with trace
+  hooks removed, and exec/eval bound before the solution runs. Code that introspects the
+  harness (frames, gc, ctypes) to forge a worker record could still pass; stdin/stdout
+  and call-based cases are not exposed to that.
 * Verdict.fraction = passed / total cases (per assert for MBPP, per case for stdin/stdout
   and call-based; one case for a ``check(...)`` function); correct = every case passed.
 """
@@ -181,9 +188,12 @@ def _read_line(fd, limit=256):
 
 
 def _fmt(exc):
+    """The traceback of ``exc`` without this harness' own frames."""
     try:
         import traceback
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename != "<program>"])
+        text = "".join(te.format())
     except BaseException:
         text = type(exc).__name__
     return text[-1500:]
@@ -208,12 +218,153 @@ def _join_threads():
     return any(t.is_alive() for t in threading.enumerate() if t is not me)
 
 
+_IMMUTABLE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE: C types, whose methods cannot be replaced
+# what a plain-data class (a ListNode of the solution's own, say) may define; anything else
+# (__eq__, __bool__, __getattr__, __sub__, ...) lets a value lie to the tests
+_DATA_DUNDERS = frozenset((
+    "__init__", "__repr__", "__str__", "__module__", "__qualname__", "__doc__", "__dict__",
+    "__weakref__", "__annotations__", "__slots__", "__firstlineno__", "__static_attributes__",
+))
+_TEST_MODULES = (  # restored after every call into the solution
+    "builtins", "math", "cmath", "operator", "functools", "itertools", "collections", "heapq",
+    "bisect", "string", "re", "json", "random", "copy", "fractions", "decimal", "statistics",
+)
+
+
+def _make_integrity():
+    """Keep what the tests see as it was before the solution ran (call before user code).
+
+    Returns (restore, guarded, threads_left): restore() puts back the module attributes
+    the solution may have replaced; guarded(fn) wraps a solution callable so that every
+    result it hands to the tests is a plain value, checked after restoring the modules and
+    dropping any trace hook; threads_left() counts threads besides the main one.
+    """
+    _type, _id, _isinstance, _getattr, _vars, _dict, _setattr = type, id, isinstance, getattr, vars, dict, setattr
+    _hasattr, _staticmethod, _classmethod, _set, _str = hasattr, staticmethod, classmethod, set, str
+    _listdir, _settrace, _setprofile, _getframe = os.listdir, sys.settrace, sys.setprofile, sys._getframe
+    function = _type(_make_integrity)
+    atoms = frozenset((int, float, complex, str, bytes, bool, _type(None)))
+    _delattr = delattr
+    snaps = [(m, _dict(_vars(m))) for m in (sys.modules.get(n) for n in _TEST_MODULES) if m is not None]
+    # the stdlib's Python classes (Counter, Fraction, ...): trusted, and restored like modules
+    classes = {}
+    for _, snap in snaps:
+        for value in snap.values():
+            if _type(value) is _type and not value.__flags__ & _IMMUTABLE:
+                classes[value] = _dict(_vars(value))
+    missing = object()
+
+    def restore():
+        for mod, snap in snaps:
+            cur = _vars(mod)
+            for key, value in snap.items():
+                if cur.get(key, missing) is not value:
+                    _setattr(mod, key, value)
+        for cls, snap in classes.items():
+            cur = _vars(cls)
+            for key in [k for k in cur if k not in snap and k[:2] == "__" and k[-2:] == "__"]:
+                _delattr(cls, key)
+            for key, value in snap.items():
+                if cur.get(key, missing) is not value:
+                    _setattr(cls, key, value)
+
+    def class_ok(cls):
+        if _type(cls) is not _type:
+            return False
+        for klass in cls.__mro__:
+            if klass is object or klass.__flags__ & _IMMUTABLE or klass in classes:
+                continue
+            for name, value in _vars(klass).items():
+                if name[:2] == "__" and name[-2:] == "__":
+                    if name not in _DATA_DUNDERS:
+                        return False
+                elif _hasattr(value, "__get__") and not _isinstance(value, (function, _staticmethod, _classmethod)):
+                    return False  # a property or other descriptor: reading it runs code
+        return True
+
+    def check_plain(value):
+        stack, seen, budget = [value], _set(), 2_000_000
+        while stack and budget > 0:
+            budget -= 1
+            x = stack.pop()
+            t = _type(x)
+            if t in atoms or _id(x) in seen:
+                continue
+            seen.add(_id(x))
+            if not class_ok(t):
+                raise TypeError(f"the solution returned a {_str(t.__qualname__)!r} object, whose class changes how it "
+                                "compares or reads; return plain values")
+            if _isinstance(x, _dict):
+                stack.extend(_dict.keys(x))
+                stack.extend(_dict.values(x))
+            elif _isinstance(x, (list, tuple, set, frozenset)):
+                stack.extend(x)
+            elif not t.__flags__ & _IMMUTABLE:  # plain-data object: the tests read its attributes
+                attrs = _getattr(x, "__dict__", None)
+                if _isinstance(attrs, _dict):
+                    stack.extend(_dict.values(attrs))
+                for klass in t.__mro__:
+                    slots = _vars(klass).get("__slots__", ())
+                    for slot in ((slots,) if _isinstance(slots, _str) else slots):
+                        try:
+                            stack.append(object.__getattribute__(x, slot))
+                        except AttributeError:
+                            pass
+
+    def untrace():
+        _settrace(None)
+        _setprofile(None)
+        frame = _getframe(1)
+        while frame is not None:  # a hook set on the tests' own frames could skip their asserts
+            frame.f_trace = None
+            frame = frame.f_back
+
+    def guarded(fn):
+        def call(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            untrace()
+            restore()
+            check_plain(result)
+            return result
+        return call
+
+    def threads_left():
+        try:
+            return len(_listdir("/proc/self/task")) - 1
+        except OSError:
+            return 0
+
+    return restore, guarded, threads_left
+
+
+def _split_checks(src, name):
+    """Test code without its top-level ``check(X)`` calls, and the compiled X of each."""
+    import ast
+    tree = ast.parse(src, name)
+    body, calls = [], []
+    for node in tree.body:
+        call = node.value if isinstance(node, ast.Expr) else None
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"
+                and len(call.args) == 1 and not call.keywords):
+            expr = ast.Expression(call.args[0])
+            calls.append(compile(ast.fix_missing_locations(expr), name, "eval"))
+        else:
+            body.append(node)
+    tree.body = body
+    return compile(tree, name, "exec"), calls
+
+
 def _worker(job, start, wfd):
     import builtins
-    dumps, write, perf = json.dumps, os.write, time.perf_counter  # bound before user code runs
+    import threading  # noqa: F401 - imported now, while the import machinery is intact
+    # bound before any user code runs: replacing builtins or modules cannot reach these
+    dumps, write, perf, exec_, eval_ = json.dumps, os.write, time.perf_counter, exec, eval
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # the nonce still waits in the stdin pipe: out of this process' reach
-    os.dup2(2 if job["mode"] == "functional" else devnull, 1)  # stdout is the harness' channel
+    # stdout is the harness' channel, and a chatty program must not fill the capped stderr:
+    # errors travel as tracebacks in the records instead
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     os.close(devnull)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails the write, not the worker
     sys.stdin = sys.__stdin__ = open(0, "r", closefd=False)
@@ -236,6 +387,9 @@ def _worker(job, start, wfd):
     try:
         prelude = compile(job["prelude"], "<prelude>", "exec") if job["prelude"] else None
         code = compile(job["code"], "<solution>", "exec")
+        if mode == "functional":
+            tests = [_split_checks(c, f"<test {i}>") for i, c in enumerate(cases)]
+            post = compile(job["post"], "<test setup>", "exec") if job.get("post") else None
     except BaseException as exc:
         send({"setup": _fmt(exc)})
         exit_(0)
@@ -244,13 +398,32 @@ def _worker(job, start, wfd):
         ns = fresh()
         try:
             if prelude:
-                exec(prelude, ns)
-            exec(code, ns)
+                exec_(prelude, ns)
+            # helpers the prelude itself defines (is_same_tree, list_node, ...): the tests
+            # get these even if the solution redefines them; imported names stay overridable
+            trusted = {}
+            if job.get("trusted_prelude"):
+                trusted = {k: v for k, v in ns.items() if k[:2] != "__" and getattr(v, "__module__", None) == "__main__"}
+            pristine = dict(vars(builtins))
+            restore, guarded, threads_left = _make_integrity()
+            exec_(code, ns)
             _join_threads()
-            if job.get("post"):
-                exec(compile(job["post"], "<test setup>", "exec"), ns)
-            target = None
-            if mode == "call":
+            if mode == "functional":
+                if threads_left():
+                    raise RuntimeError("the solution left threads running at its top level")
+                restore()
+                if post:
+                    exec_(post, ns)
+                # the tests get their own globals: the solution's names (its functions
+                # guarded), the prelude's helpers as the prelude made them, clean builtins
+                test_ns = dict(ns)
+                test_ns.update(trusted)
+                for key, value in list(test_ns.items()):
+                    if (callable(value) and not isinstance(value, type) and type(value) is not type(len)
+                            and trusted.get(key) is not value):
+                        test_ns[key] = guarded(value)  # functions, lambdas, lru_cache wrappers...
+                test_ns["__builtins__"] = pristine
+            else:
                 name = job["fn_name"]
                 sol = ns.get("Solution")
                 if isinstance(sol, type) and hasattr(sol, name):
@@ -267,8 +440,14 @@ def _worker(job, start, wfd):
             rec = {"i": i, "s": "ok"}
             try:
                 if mode == "functional":
-                    exec(compile(cases[i], f"<test {i}>", "exec"), ns)
+                    body, calls = tests[i]
+                    exec_(body, test_ns)
+                    for call in calls:
+                        candidate = eval_(call, test_ns)
+                        test_ns["check"](guarded(candidate))
                     _join_threads()
+                    if threads_left():
+                        raise RuntimeError("the solution left threads running")
                 else:
                     args = cases[i] if isinstance(cases[i], list) else [cases[i]]
                     if args and isinstance(args[0], dict):  # APPS: JSON object keys back to ints
@@ -278,6 +457,7 @@ def _worker(job, start, wfd):
                             pass
                     ret = target(*args)
                     _join_threads()
+                    # values cross as JSON (C encoder): a rigged __eq__ does not survive it
                     text = dumps(ret, default=repr)
                     rec["r"] = text[: caps[i]]
                     if len(text) > caps[i]:
@@ -317,8 +497,8 @@ def _worker(job, start, wfd):
         t0 = perf()
         try:
             if prelude:
-                exec(prelude, ns)
-            exec(code, ns)
+                exec_(prelude, ns)
+            exec_(code, ns)
             dirty = _join_threads()
         except SystemExit as exc:  # exit() ends a program normally; a non-zero code is a runtime error
             code_ = exc.code
@@ -381,6 +561,7 @@ def _main():
     results = [None] * total
     setup_error = None
     nxt = 0
+    buf_limit = 2 * max(caps) + (1 << 20)
     while nxt < total and setup_error is None and time.monotonic() < budget_end:
         r, w = os.pipe()
         pid = os.fork()
@@ -416,6 +597,9 @@ def _main():
                 if not chunk:
                     fate = "crashed"
                 buf += chunk
+                if len(buf) > buf_limit:  # no honest record is this long
+                    fate = "crashed"
+                    break
             while len(buf) >= 4:
                 size = int.from_bytes(buf[:4], "big")
                 if len(buf) < 4 + size:
@@ -514,6 +698,7 @@ def build_job(gt: Mapping, code: str) -> tuple[dict, list | None]:
     if "functional" in gt:
         job = {"mode": "functional", "cases": [str(gt["functional"])]}
         default_prelude, expected = LEETCODE_PRELUDE, None
+        job["trusted_prelude"] = prelude is None  # its helpers (is_same_tree, ...) are ours
     elif "inputs" in gt and "outputs" in gt:
         inputs, outputs = list(gt["inputs"]), list(gt["outputs"])
         if len(inputs) != len(outputs) or not inputs:
@@ -628,9 +813,8 @@ def _case_passed(mode: str, rec: Any, expected: list | None, i: int) -> tuple[bo
     if status != "ok":
         err = str(rec.get("e") or status)
         return False, err.strip().splitlines()[-1][:300] if err.strip() else str(status)
-    if mode == "functional":
+    if mode == "functional" or expected is None:
         return True, ""
-    assert expected is not None
     if rec.get("trunc"):
         return False, "output too long"
     if mode == "stdio":
@@ -670,13 +854,17 @@ def _verify(answer: str, ground_truth: Any, options: Mapping) -> Verdict:
             total=total,
             stderr_tail=_tail(str(report["setup_error"])),
         )
-    results = report.get("results") or []
+    results = report.get("results")
+    results = results if isinstance(results, list) else []
     passed, first_failure = 0, None
     for i in range(total):
-        ok, why = _case_passed(job["mode"], results[i] if i < len(results) else None, expected, i)
+        rec = results[i] if i < len(results) else None
+        ok, why = _case_passed(job["mode"], rec, expected, i)
         passed += ok
         if not ok and first_failure is None:
             first_failure = {"case": i, "why": why}
+            if not stderr_tail and isinstance(rec, dict):
+                stderr_tail = _tail(str(rec.get("e") or ""))
     details: dict[str, Any] = {"passed": passed, "total": total, "stderr_tail": stderr_tail}
     if passed == total:
         return Verdict.right(**details)
@@ -815,22 +1003,27 @@ def load_humaneval(path: str | None = None, split: str = "test") -> list[Row]:
     return rows
 
 
+MBPP_HF = "google-research-datasets/mbpp"
 # Task-id ranges of the MBPP splits (Austin et al. 2021); the sanitized file follows them.
 MBPP_SPLITS = {"prompt": (1, 10), "test": (11, 510), "validation": (511, 600), "train": (601, 974)}
 
 
 def load_mbpp(path: str | None = None, split: str = "test") -> list[Row]:
-    """MBPP rows from mbpp.jsonl (original) or sanitized-mbpp.json; ``split`` picks the
-    standard task-id range (test: 11-510; "all" keeps every task).
+    """MBPP rows from mbpp.jsonl (original) or sanitized-mbpp.json (or the hub's "full"
+    config when ``path`` is None); ``split`` picks the standard task-id range (test:
+    11-510; "all" keeps every task).
 
     The question states the task and its tests, as the MBPP prompt does (the tests name
     the function).
     """
-    if not path:
-        raise DataFileError("the mbpp loader needs a file (mbpp.jsonl or sanitized-mbpp.json); pass path=...")
     if split != "all" and split not in MBPP_SPLITS:
         raise DataFileError(f"unknown MBPP split {split!r} (known: {', '.join(MBPP_SPLITS)}, all)")
-    records = read_records(path)
+    if path:
+        records = read_records(path)
+    elif split == "all":
+        records = [r for part in MBPP_SPLITS for r in load_hf(MBPP_HF, part, name="full")]
+    else:
+        records = load_hf(MBPP_HF, split, name="full")
     rows = []
     for rec in records:
         task_id = int(rec["task_id"])

@@ -18,6 +18,14 @@ layer (a container that forbids namespaces, a non-root user) leaves the others:
 * an optional :data:`GUARD_SOURCE` "reliability guard" inside the interpreter that
   disables process control and destructive calls; a convenience, not the security layer.
 
+Known limits: there is no cgroup, so memory is capped per process (RLIMIT_AS) and the
+process count per run uid (RLIMIT_NPROC; not under a user namespace, where the count would
+be the scorer user's). Where namespaces are refused (e.g. Docker's default seccomp
+profile), the program sees the real filesystem (world-writable /tmp included) and only
+Python's socket module is blocked; as non-root without user namespaces it also shares the
+scorer's uid, and only the guard (which ctypes bypasses) stands between it and the scorer.
+``isolation`` in each :class:`RunResult` says which layers a run got.
+
 The first part of this file is also the child's entry point (``python -S sandbox.py
 CONFIG``). It imports only small stdlib modules, so a run starts quickly; the scorer-side
 API below the ``__main__`` switch is never executed in the child.
@@ -319,10 +327,13 @@ def _set_rlimits(cfg: dict) -> None:
 
     def cap(which: int, soft: int, hard: int | None = None) -> None:
         hard = soft if hard is None else hard
-        _, cur_hard = resource.getrlimit(which)
-        if cur_hard != resource.RLIM_INFINITY:
-            soft, hard = min(soft, cur_hard), min(hard, cur_hard)
-        resource.setrlimit(which, (soft, hard))
+        try:
+            _, cur_hard = resource.getrlimit(which)
+            if cur_hard != resource.RLIM_INFINITY:
+                soft, hard = min(soft, cur_hard), min(hard, cur_hard)
+            resource.setrlimit(which, (soft, hard))
+        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+            pass
 
     mb = 1024 * 1024
     cap(resource.RLIMIT_AS, int(cfg["memory_mb"]) * mb)
@@ -411,6 +422,14 @@ def _boot() -> None:
     info_fd = int(cfg["info_fd"])
     info: dict = {"namespaces": [], "uid": None, "fs": "host", "notes": []}
     os.umask(0o022)
+    if sys.platform.startswith("linux"):
+        # die with the scorer (a worker killed for its item timeout leaves nothing behind)
+        try:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except OSError:
+            pass
+        if os.getppid() != int(cfg["parent"]):
+            os._exit(1)  # the scorer is already gone
     flags = 0
     if cfg["isolation"] != "basic" and sys.platform.startswith("linux"):
         flags = _enter_namespaces(cfg, info)
@@ -434,6 +453,7 @@ def _boot() -> None:
             info["fs"] = "private root"
         except OSError as exc:
             info["notes"].append(f"private root failed ({exc})")
+            _libc().umount2(cfg["workdir"].encode(), 2)  # MNT_DETACH: back to the plain work dir
     if info["fs"] == "host":
         os.chdir(cfg["workdir"])
     _set_rlimits(cfg)
@@ -451,7 +471,7 @@ def _boot() -> None:
         except OSError as exc:
             info["notes"].append(f"capabilities kept ({exc})")
     info["root"] = os.geteuid() == 0 and not flags & CLONE_NEWUSER
-    for option, value in ((PR_SET_NO_NEW_PRIVS, 1), (PR_SET_PDEATHSIG, signal.SIGKILL if flags & CLONE_NEWPID else 0)):
+    for option, value in ((PR_SET_NO_NEW_PRIVS, 1), (PR_SET_PDEATHSIG, signal.SIGKILL)):
         try:
             _prctl(option, value)  # the death signal is cleared by a uid change: set it again
         except OSError:
@@ -622,17 +642,21 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _session_of(pid: int) -> int | None:
-    """Session id from /proc/PID/stat (still readable for a zombie, unlike its environment)."""
+def _stat_field(pid: int, field: int) -> int | None:
+    """A numeric field of /proc/PID/stat, 1-based as in proc(5); readable for zombies too."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
-        return int(stat[stat.rindex(b")") + 2 :].split()[3])
+        return int(stat[stat.rindex(b")") + 2 :].split()[field - 3])
     except (OSError, ValueError, IndexError):
         return None
 
 
-def _sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool) -> int:
+def _session_of(pid: int) -> int | None:
+    return _stat_field(pid, 6)
+
+
+def _sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool, started: int | None) -> int:
     """Kill and reap every process left by the run; returns how many were found.
 
     A process is the run's if it has the run's uid, carries its token in its environment,
@@ -676,15 +700,31 @@ def _sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool) ->
                     continue
             except psutil.Error:
                 continue
-            end = time.monotonic() + 2.0
-            while time.monotonic() < end:
-                try:
-                    if os.waitpid(p.pid, os.WNOHANG)[0]:
-                        break
-                except ChildProcessError:
-                    break
-                time.sleep(0.005)
+            _reap(p.pid)
+    if started is not None and threading.active_count() == 1:
+        # a zombie that left the run's session (setsid, then exited) is recognisable only
+        # by age (start tick not before the run's); reaping it is safe only while no other
+        # thread may be waiting for a child of ours
+        for p in me.children():
+            try:
+                born = _stat_field(p.pid, 22)
+                if p.status() == psutil.STATUS_ZOMBIE and born is not None and born >= started:
+                    _reap(p.pid)
+                    found += 1
+            except psutil.Error:
+                pass
     return found
+
+
+def _reap(pid: int, wait_s: float = 2.0) -> None:
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.005)
 
 
 def _pick_uid(uid: int | None) -> int:
@@ -708,7 +748,7 @@ def run_program(
     uid: int | None = None,
     nproc: int = 64,
     file_mb: int = 64,
-    tmpfs_mb: int = 256,
+    tmpfs_mb: int = 128,
 ) -> RunResult:
     """Run Python ``source`` with ``stdin`` in a fresh sandboxed interpreter.
 
@@ -746,8 +786,9 @@ def run_program(
         "nproc": int(nproc) if pooled else 0,
         "guard": bool(guard),
         "sys_path": _child_sys_path(),
+        "parent": os.getpid(),
     }
-    proc = None
+    proc, started = None, None
     try:
         if run_uid is not None:
             os.chown(workdir, run_uid, run_uid)
@@ -764,6 +805,7 @@ def run_program(
         )
         os.close(info_w)
         info_w = -1
+        started = _stat_field(proc.pid, 22)  # start tick of the run's first process
         deadline = t0 + float(timeout_s)
         out, err, info_raw, reason = _pump(proc, src + data, info_r, deadline, int(output_limit))
         if reason is None:
@@ -797,9 +839,10 @@ def run_program(
     except ValueError:
         info = {}
     machine_wide = pooled and "pid" not in info.get("namespaces", [])
-    info["leftovers_killed"] = _sweep(run_uid, token, proc.pid, machine_wide)
+    info["leftovers_killed"] = _sweep(run_uid, token, proc.pid, machine_wide, started)
     shutil.rmtree(workdir, ignore_errors=True)
-    _warn_if_unisolated(info, is_root)
+    if isolation == "auto":
+        _warn_if_unisolated(info, is_root)
     return RunResult(
         stdout=out.decode("utf-8", "replace"),
         stderr=err.decode("utf-8", "replace"),
@@ -813,7 +856,7 @@ def run_program(
 
 def _warn_if_unisolated(info: dict, is_root: bool) -> None:
     global _WARNED_ROOT
-    if is_root and info.get("root") and not info.get("namespaces") and not _WARNED_ROOT:
+    if is_root and info.get("root") and not _WARNED_ROOT:
         _WARNED_ROOT = True
         warnings.warn(
             "sandboxed programs run as root without namespaces here (" + "; ".join(info.get("notes", [])) + ")",

@@ -70,8 +70,6 @@ def compose(command: str, overrides: list[str]):
     from hydra.core.global_hydra import GlobalHydra
 
     GlobalHydra.instance().clear()
-    from omegaconf import OmegaConf
-
     try:
         with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
             cfg = hydra_compose(config_name=command, overrides=overrides)
@@ -79,10 +77,24 @@ def compose(command: str, overrides: list[str]):
         raise UserError(explain_compose_error(exc, command)) from None
     finally:
         GlobalHydra.instance().clear()
-    missing = sorted(k for k in OmegaConf.missing_keys(cfg) if not k.startswith("hydra"))
+    missing = sorted(k for k in _missing_keys(cfg) if not k.startswith("hydra"))
     if missing:
         raise UserError(f"missing required setting{'s' if len(missing) > 1 else ''} {', '.join(missing)} (pass {missing[0]}=...)")
     return cfg
+
+
+def _missing_keys(cfg, prefix: str = "") -> list[str]:
+    """Keys still set to ``???``, found without resolving interpolations."""
+    from omegaconf import DictConfig
+
+    out = []
+    for key in cfg.keys():
+        node = cfg._get_node(key)
+        if node._is_missing():
+            out.append(f"{prefix}{key}")
+        elif isinstance(node, DictConfig):
+            out.extend(_missing_keys(node, f"{prefix}{key}."))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,182 @@
+"""Compose the complete veRL trainer config for an experiment, and check it with veRL.
+
+mdrl never copies veRL's config: it composes veRL's own ``ppo_trainer.yaml`` (from the
+installed package) and sets the keys an experiment decides. Every key set must already
+exist in veRL's schema, so a veRL upgrade that renames one fails loudly here.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import glob
+import sys
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from mdrl.errors import UserError
+
+# A raw (base-model) template must reach the model unwrapped: veRL's agent loop always
+# applies a chat template, so give it one that emits the text as is (veRL #1383).
+PASSTHROUGH_CHAT_TEMPLATE = "{% for message in messages %}{{ message['content'] }}{% endfor %}"
+
+
+def verl_config_dir() -> str:
+    import verl
+
+    return str(Path(verl.__file__).resolve().parent / "trainer" / "config")
+
+
+def verl_defaults() -> DictConfig:
+    """veRL's own default trainer config (ppo_trainer.yaml with its defaults list)."""
+    return copy.deepcopy(_verl_defaults())
+
+
+@functools.lru_cache(maxsize=1)
+def _verl_defaults() -> DictConfig:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    saved = GlobalHydra.instance().hydra if GlobalHydra.instance().is_initialized() else None
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=verl_config_dir(), version_base=None):
+            return compose(config_name="ppo_trainer")
+    finally:
+        GlobalHydra.instance().clear()
+        if saved is not None:  # inside `mdrl train`, hand Hydra's state back
+            GlobalHydra.instance().initialize(saved)
+
+
+def reward_hook_path() -> str:
+    from mdrl.scoring import verl_reward
+
+    return str(Path(verl_reward.__file__).resolve())
+
+
+def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, model_path: str, out_dir: Path | None = None) -> dict[str, Any]:
+    """The veRL keys an mdrl experiment sets, as {dotted.key: value}."""
+    a, m, c, t = cfg.algorithm, cfg.model, cfg.cluster, cfg.template
+    out_dir = out_dir or Path(str(cfg.run_dir))
+    reward = OmegaConf.to_container(cfg.reward, resolve=True)
+    s: dict[str, Any] = {
+        "data.train_files": list(train_files),
+        "data.val_files": [val_file] if val_file else list(train_files),
+        "data.train_batch_size": a.train_batch_size,
+        "data.max_prompt_length": a.max_prompt_length,
+        "data.max_response_length": a.max_response_length,
+        "data.filter_overlong_prompts": True,
+        "data.truncation": "error",
+        # ordered curricula must reach the trainer in order
+        "data.shuffle": cfg.curriculum.name == "none",
+        "data.seed": cfg.seed,
+        "actor_rollout_ref.model.path": model_path,
+        "actor_rollout_ref.model.enable_gradient_checkpointing": m.enable_gradient_checkpointing,
+        "actor_rollout_ref.model.use_remove_padding": m.use_remove_padding,
+        "actor_rollout_ref.actor.optim.lr": a.lr,
+        "actor_rollout_ref.actor.ppo_mini_batch_size": a.ppo_mini_batch_size,
+        "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
+        "actor_rollout_ref.actor.use_kl_loss": a.use_kl_loss,
+        "actor_rollout_ref.actor.kl_loss_coef": a.kl_loss_coef,
+        "actor_rollout_ref.actor.kl_loss_type": a.kl_loss_type,
+        "actor_rollout_ref.actor.entropy_coeff": a.entropy_coeff,
+        "actor_rollout_ref.actor.clip_ratio": a.clip_ratio,
+        "actor_rollout_ref.actor.clip_ratio_low": a.clip_ratio_low if a.clip_ratio_low is not None else a.clip_ratio,
+        "actor_rollout_ref.actor.clip_ratio_high": a.clip_ratio_high if a.clip_ratio_high is not None else a.clip_ratio,
+        "actor_rollout_ref.actor.loss_agg_mode": a.loss_agg_mode,
+        "actor_rollout_ref.rollout.name": "vllm",
+        "actor_rollout_ref.rollout.n": a.rollout_n,
+        "actor_rollout_ref.rollout.temperature": a.temperature,
+        "actor_rollout_ref.rollout.gpu_memory_utilization": a.gpu_memory_utilization,
+        "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
+        "algorithm.adv_estimator": a.adv_estimator,
+        "algorithm.norm_adv_by_std_in_grpo": a.norm_adv_by_std_in_grpo,
+        "algorithm.use_kl_in_reward": a.use_kl_in_reward,
+        "algorithm.kl_ctrl.kl_coef": a.kl_in_reward_coef,
+        "algorithm.filter_groups.enable": a.dynamic_sampling.enable,
+        "algorithm.filter_groups.metric": a.dynamic_sampling.metric,
+        "algorithm.filter_groups.max_num_gen_batches": a.dynamic_sampling.max_num_gen_batches,
+        "critic.enable": bool(a.use_critic),
+        "critic.optim.lr": a.critic_lr,
+        "critic.model.path": model_path,
+        "critic.ppo_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
+        "reward.custom_reward_function.path": reward_hook_path(),
+        "reward.custom_reward_function.name": "compute_score",
+        "reward.custom_reward_function.reward_kwargs": {k: reward[k] for k in ("scheme", "format", "domains", "item_timeout_s")},
+        "reward.reward_manager.name": "dapo" if a.overlong_buffer.enable else "naive",
+        "trainer.nnodes": c.nnodes,
+        "trainer.n_gpus_per_node": c.gpus_per_node,
+        "trainer.logger": list(c.logger),
+        "trainer.project_name": c.project,
+        "trainer.experiment_name": c.experiment,
+        "trainer.total_epochs": a.total_epochs,
+        "trainer.save_freq": a.save_freq,
+        "trainer.test_freq": a.test_freq,
+        "trainer.default_local_dir": str(out_dir / "checkpoints"),
+        "trainer.val_before_train": True,
+    }
+    if a.overlong_buffer.enable:
+        s["reward.reward_kwargs"] = {
+            "overlong_buffer_cfg": {"enable": True, "len": a.overlong_buffer.len, "penalty_factor": a.overlong_buffer.penalty_factor, "log": True},
+            "max_resp_len": a.max_response_length,
+        }
+    if t.kind == "raw":
+        s["actor_rollout_ref.model.custom_chat_template"] = PASSTHROUGH_CHAT_TEMPLATE
+    for key, value in (OmegaConf.to_container(a.verl, resolve=True) or {}).items():
+        s[str(key)] = value
+    return s
+
+
+def build(cfg: DictConfig, train_files: list[str], val_file: str | None, model_path: str, out_dir: Path | None = None) -> DictConfig:
+    """veRL's defaults with the experiment's keys set; unknown keys are a user error."""
+    vcfg = verl_defaults()
+    for key, value in settings(cfg, train_files, val_file, model_path, out_dir).items():
+        parent_key, _, leaf = key.rpartition(".")
+        parent = OmegaConf.select(vcfg, parent_key) if parent_key else vcfg
+        # `in` is False for keys whose value is ??? (veRL's mandatory ones): look at keys()
+        known = isinstance(parent, DictConfig) and leaf in list(parent.keys())
+        # veRL reads reward_kwargs with .get() although its schema does not declare them
+        free_form = isinstance(parent, DictConfig) and "reward_kwargs" in (leaf, parent_key.rpartition(".")[2])
+        if not isinstance(parent, DictConfig) or not (known or free_form):
+            raise UserError(f"the installed veRL has no setting '{key}' (check algorithm.verl overrides and the veRL version)")
+        with open_dict(vcfg):
+            OmegaConf.update(vcfg, key, value, merge=False, force_add=True)
+    return vcfg
+
+
+def validate(vcfg: DictConfig) -> None:
+    """Run veRL's own checks (validate_config, the advantage-estimator registry, dataclasses)."""
+    from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    est = vcfg.algorithm.adv_estimator
+    if est != "gae":  # GAE is computed by the critic path, not the registry
+        try:
+            get_adv_estimator_fn(est)
+        except ValueError:
+            raise UserError(f"veRL does not know advantage estimator '{est}'") from None
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            validate_config(vcfg, use_reference_policy=need_reference_policy(vcfg), use_critic=need_critic(vcfg))
+        omega_conf_to_dataclass(vcfg.algorithm)
+    except (AssertionError, ValueError, TypeError) as exc:
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        raise UserError(f"veRL rejected the config: {msg}") from None
+
+
+def launch_command(cfg_path: Path) -> list[str]:
+    """The veRL trainer command line for a saved config."""
+    return [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={cfg_path.parent}", f"--config-name={cfg_path.stem}"]
+
+
+def latest_hf_checkpoint(stage_dir: Path) -> str | None:
+    """The newest HF-format actor checkpoint veRL wrote under ``stage_dir``, if any."""
+    found = sorted(glob.glob(str(stage_dir / "checkpoints" / "global_step_*" / "actor" / "huggingface")), key=lambda p: int(p.split("global_step_")[1].split("/")[0]))
+    return found[-1] if found else None
