@@ -7,6 +7,7 @@ exist in veRL's schema, so a veRL upgrade that renames one fails loudly here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import glob
@@ -99,6 +100,7 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "algorithm.filter_groups.enable": a.dynamic_sampling.enable,
         "algorithm.filter_groups.metric": a.dynamic_sampling.metric,
         "algorithm.filter_groups.max_num_gen_batches": a.dynamic_sampling.max_num_gen_batches,
+        "algorithm.filter_groups.max_inflight_gen_batches": a.dynamic_sampling.max_inflight_gen_batches,
         "critic.enable": bool(a.use_critic),
         "critic.optim.lr": a.critic_lr,
         "critic.model.path": model_path,
@@ -154,6 +156,11 @@ def validate(vcfg: DictConfig) -> None:
     from verl.utils.config import omega_conf_to_dataclass, validate_config
 
     est = vcfg.algorithm.adv_estimator
+    # veRL splits each step's batch into mini-batches without checking that they divide it:
+    # a remainder becomes a short, differently weighted update, so refuse it here.
+    batch, mini = vcfg.data.train_batch_size, vcfg.actor_rollout_ref.actor.ppo_mini_batch_size
+    if mini and batch % mini:
+        raise UserError(f"train_batch_size {batch} is not a multiple of ppo_mini_batch_size {mini} (set algorithm.ppo_mini_batch_size to a divisor)")
     if est != "gae":  # GAE is computed by the critic path, not the registry
         try:
             get_adv_estimator_fn(est)
@@ -162,12 +169,14 @@ def validate(vcfg: DictConfig) -> None:
     try:
         import warnings
 
-        with warnings.catch_warnings():
+        # veRL prints its verdict on stdout, where a dry run's YAML goes: send it to stderr
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
             warnings.simplefilter("ignore")
             validate_config(vcfg, use_reference_policy=need_reference_policy(vcfg), use_critic=need_critic(vcfg))
         omega_conf_to_dataclass(vcfg.algorithm)
-    except (AssertionError, ValueError, TypeError) as exc:
-        msg = " ".join(str(exc).split()) or type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - veRL raises assert/Value/Type/Hydra instantiation errors
+        root = exc.__cause__ or exc  # Hydra wraps the dataclass's own error
+        msg = " ".join(str(root).split()) or type(root).__name__
         raise UserError(f"veRL rejected the config: {msg}") from None
 
 

@@ -87,6 +87,13 @@ def _math(row: dict) -> str | None:
     return f"\\boxed{{{gt}}}" if isinstance(gt, str) else None
 
 
+@gold("code")
+def _code(row: dict) -> str | None:
+    # LeetCode rows carry the dataset's reference solution; TACO/HumanEval rows may not
+    ref = (row.get("extra_info") or {}).get("reference")
+    return f"```python\n{ref}\n```" if isinstance(ref, str) and ref.strip() else None
+
+
 def gold_response(domain: str, row: dict) -> str | None:
     """``... </think> <answer>gold</answer>`` for ``row``, or None where no gold is known."""
     fn = _GOLD.get(domain)
