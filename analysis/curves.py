@@ -20,9 +20,10 @@ def plot_reward_curve(metrics_file: str | Path, out_png: str | Path, phase: str 
     steps = [r["step"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     ax.plot(steps, [r["reward"] for r in rows], label="mean reward", lw=2)
-    keys = sorted({k for r in rows for k in r if k.startswith("reward/") and k.endswith("/accuracy") and "/all/" not in k})
-    for k in keys:
-        ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=k.split("/")[1] + " accuracy", lw=1, alpha=0.8)
+    for metric, style in (("accuracy", "-"), ("format_rate", "--")):
+        keys = sorted({k for r in rows for k in r if k.startswith("reward/") and k.endswith(f"/{metric}") and "/all/" not in k})
+        for k in keys:
+            ax.plot(steps, [r.get(k, float("nan")) for r in rows], style, label=f"{k.split('/')[1]} {metric.replace('_', ' ')}", lw=1, alpha=0.8)
     ax.set_xlabel("GRPO step")
     ax.set_ylabel("reward")
     ax.set_title(f"reward curve ({Path(metrics_file).parent.parent.name})")

@@ -107,6 +107,14 @@ def build(shared: Path, n: int, seed: int = 0, code_share: float = 0.2) -> list[
     return items
 
 
+def write_report(name: str, report: dict) -> None:
+    """Print a benchmark's figures and keep them in benchmarks/results/<name>.json."""
+    out = Path(__file__).resolve().parent / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2048)

@@ -9,7 +9,6 @@ the expected gold/perturbed labels. Writes benchmarks/results/score_throughput.j
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -18,7 +17,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_batch import build  # noqa: E402
+from build_batch import build, write_report  # noqa: E402
 
 from mdrl.cli import compose  # noqa: E402
 from mdrl.scoring import score_batch, shutdown  # noqa: E402
@@ -72,10 +71,7 @@ def main() -> None:
         "per_domain": {d: {"n": len(v), "mean_s": round(statistics.mean(v), 4), "max_s": round(max(v), 3)} for d, v in sorted(per_dom.items())},
         "goal": "2048 responses under 60 s on 2 cores, no item over its limit + 1 s",
     }
-    out = Path(__file__).resolve().parent / "results" / "score_throughput.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
+    write_report("score_throughput", report)
 
 
 if __name__ == "__main__":

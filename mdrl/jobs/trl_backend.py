@@ -186,12 +186,14 @@ def summarize(metrics_file: Path, final: Path) -> dict:
     """Reward at the start and end of GRPO, read back from metrics.jsonl."""
     lines = [json.loads(l) for l in metrics_file.read_text().splitlines() if l.strip()]
     grpo = [l for l in lines if l.get("phase") == "grpo" and "reward" in l]
-    rewards = [float(l["reward"]) for l in grpo]
-    k = max(1, math.ceil(len(rewards) / 5))
-    return {
-        "checkpoint": str(final),
-        "metrics": str(metrics_file),
-        "grpo_steps": len(rewards),
-        "reward_first_steps": sum(rewards[:k]) / k if rewards else None,
-        "reward_last_steps": sum(rewards[-k:]) / k if rewards else None,
-    }
+    k = max(1, math.ceil(len(grpo) / 5))
+
+    def ends(key: str) -> tuple[float | None, float | None]:
+        vals = [float(l[key]) for l in grpo if key in l]
+        return (sum(vals[:k]) / len(vals[:k]), sum(vals[-k:]) / len(vals[-k:])) if vals else (None, None)
+
+    out = {"checkpoint": str(final), "metrics": str(metrics_file), "grpo_steps": len(grpo)}
+    # means over the first and last fifth of the GRPO steps
+    for name, key in (("reward", "reward"), ("format_rate", "reward/all/format_rate"), ("accuracy", "reward/all/accuracy")):
+        out[f"{name}_first_steps"], out[f"{name}_last_steps"] = ends(key)
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Callable
 
 from mdrl.domains.io import row_ground_truth
 
