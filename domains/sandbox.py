@@ -212,8 +212,15 @@ def _mirror(pid: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
+# The child runs with -S, so it cannot see a virtual environment's prefix (site sets it):
+# it uses the directories the scorer computed, passed in its config.
+_SCORER_PYTHON_DIRS: list[str] | None = None
+
+
 def _python_dirs() -> list[str]:
     """Directories the interpreter needs: prefixes (stdlib, site-packages) and its binary's."""
+    if _SCORER_PYTHON_DIRS is not None:
+        return list(_SCORER_PYTHON_DIRS)
     found = set()
     for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(sys.executable)):
         if p:
@@ -417,6 +424,8 @@ def _run_source(src: bytes, guard: bool) -> None:
 def _boot() -> None:
     """The sandbox child: isolate, limit, report what was obtained, run the program."""
     cfg = json.loads(sys.argv[1])
+    global _SCORER_PYTHON_DIRS
+    _SCORER_PYTHON_DIRS = cfg.get("python_dirs")
     sys.path[:] = [p for p in cfg["sys_path"]]  # -S skipped site; no .pth hooks, no user site
     src = _read_exact(0, int(cfg["src_len"]))
     info_fd = int(cfg["info_fd"])
@@ -786,6 +795,7 @@ def run_program(
         "nproc": int(nproc) if pooled else 0,
         "guard": bool(guard),
         "sys_path": _child_sys_path(),
+        "python_dirs": _python_dirs(),
         "parent": os.getpid(),
     }
     proc, started = None, None

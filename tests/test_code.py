@@ -361,6 +361,24 @@ def test_attack_side_channels_score_zero(tmp_path):
 # --------------------------------------------------------------------------------------
 
 
+def test_sandbox_sees_the_site_packages_of_a_virtualenv_scorer(tmp_path):
+    """The child runs with -S (no venv detection): it must still get the scorer's venv mounted."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    marker = venv / "lib" / "marker_pkg_for_mdrl.py"
+    marker.write_text("VALUE = 42\n")
+    probe = (
+        "from mdrl.domains.sandbox import run_program\n"
+        f"r = run_program({f'import sys; sys.path.append({str(marker.parent)!r}); import marker_pkg_for_mdrl as m; print(m.VALUE)'!r})\n"
+        "print(r.stdout.strip() or r.stderr)"
+    )
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().endswith("42"), out.stdout + out.stderr
+
+
 def test_sandbox_runs_normal_programs():
     r = run_program("import sys, sortedcontainers\nprint(input()[::-1], sys.version_info[0])\nexit(3)", stdin="abc\n")
     assert r.stdout == "cba 3\n" and r.returncode == 3 and not r.timed_out
