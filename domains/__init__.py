@@ -2,8 +2,8 @@
 
 Adding a domain: write ``domains/<name>.py`` that calls :func:`register` at import and
 import it below. Out-of-tree domains load from the comma-separated module names in the
-``MDRL_PLUGINS`` environment variable (worker processes inherit it, so plugin domains are
-scored by the same executor).
+``MDRL_PLUGINS`` environment variable; the scoring pool hands the value it sees at start-up
+to its workers (:func:`load_plugins`), so plugin domains are scored by the same executor.
 """
 
 import importlib as _importlib
@@ -20,5 +20,13 @@ from mdrl.domains.base import (  # noqa: F401
 )
 from mdrl.domains import math, countdown, code, kk, lpb  # noqa: F401,E402  (registers)
 
-for _mod in filter(None, (m.strip() for m in _os.environ.get("MDRL_PLUGINS", "").split(","))):
-    _importlib.import_module(_mod)
+
+
+def load_plugins(spec: str | None = None) -> None:
+    """Import the comma-separated plugin modules in ``spec`` (default: ``$MDRL_PLUGINS``)."""
+    spec = _os.environ.get("MDRL_PLUGINS", "") if spec is None else spec
+    for mod in filter(None, (m.strip() for m in spec.split(","))):
+        _importlib.import_module(mod)
+
+
+load_plugins()

@@ -212,15 +212,12 @@ def _mirror(pid: int) -> None:
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
-# The child runs with -S, so it cannot see a virtual environment's prefix (site sets it):
-# it uses the directories the scorer computed, passed in its config.
-_SCORER_PYTHON_DIRS: list[str] | None = None
-
-
 def _python_dirs() -> list[str]:
-    """Directories the interpreter needs: prefixes (stdlib, site-packages) and its binary's."""
-    if _SCORER_PYTHON_DIRS is not None:
-        return list(_SCORER_PYTHON_DIRS)
+    """Directories the interpreter needs: prefixes (stdlib, site-packages) and its binary's.
+
+    Computed by the scorer and passed in the child's config: the child runs with -S, so a
+    virtual environment's prefix (which ``site`` sets) is invisible to it.
+    """
     found = set()
     for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(sys.executable)):
         if p:
@@ -273,7 +270,7 @@ def _build_root(cfg: dict, pid_ns: bool, uid: int | None, gid: int | None) -> No
         elif os.path.isdir(top):
             _bind(top, new + top, readonly=True)
             covered.append(top)
-    for path in _python_dirs():
+    for path in cfg["python_dirs"]:
         if os.path.isdir(path) and not any(path == c or path.startswith(c + "/") for c in covered):
             _bind(path, new + path, readonly=True)
             covered.append(path)
@@ -310,11 +307,11 @@ def _build_root(cfg: dict, pid_ns: bool, uid: int | None, gid: int | None) -> No
     os.chdir(cfg["workdir"])
 
 
-def _python_readable_by_others() -> bool:
+def _python_readable_by_others(python_dirs: list[str]) -> bool:
     """Whether an unrelated uid can traverse and read the interpreter's directories."""
     import stat
 
-    for path in _python_dirs():
+    for path in python_dirs:
         p = path
         while True:
             try:
@@ -424,8 +421,6 @@ def _run_source(src: bytes, guard: bool) -> None:
 def _boot() -> None:
     """The sandbox child: isolate, limit, report what was obtained, run the program."""
     cfg = json.loads(sys.argv[1])
-    global _SCORER_PYTHON_DIRS
-    _SCORER_PYTHON_DIRS = cfg.get("python_dirs")
     sys.path[:] = [p for p in cfg["sys_path"]]  # -S skipped site; no .pth hooks, no user site
     src = _read_exact(0, int(cfg["src_len"]))
     info_fd = int(cfg["info_fd"])
@@ -466,7 +461,7 @@ def _boot() -> None:
     if info["fs"] == "host":
         os.chdir(cfg["workdir"])
     _set_rlimits(cfg)
-    if drop and info["fs"] == "host" and not _python_readable_by_others():
+    if drop and info["fs"] == "host" and not _python_readable_by_others(cfg["python_dirs"]):
         drop = False
         info["notes"].append("kept uid 0: the interpreter is not readable by other users and there is no private root")
     if drop:
@@ -560,9 +555,8 @@ def _ensure_subreaper() -> None:
         _SUBREAPER_PID = os.getpid()
 
 
-def _child_sys_path() -> list[str]:
-    """The stdlib and site-packages part of sys.path (no project folders, no cwd)."""
-    prefixes = _python_dirs()
+def _child_sys_path(prefixes: list[str]) -> list[str]:
+    """The part of sys.path under the interpreter's ``prefixes`` (no project folders, no cwd)."""
     keep = []
     for p in sys.path:
         ap = os.path.abspath(p) if p else ""
@@ -781,6 +775,7 @@ def run_program(
     workdir = tempfile.mkdtemp(prefix="mdrl-sbx-")
     t0 = time.monotonic()
     info_r, info_w = os.pipe()
+    python_dirs = _python_dirs()
     cfg = {
         "src_len": len(src),
         "info_fd": info_w,
@@ -794,8 +789,8 @@ def run_program(
         "tmpfs_mb": int(tmpfs_mb),
         "nproc": int(nproc) if pooled else 0,
         "guard": bool(guard),
-        "sys_path": _child_sys_path(),
-        "python_dirs": _python_dirs(),
+        "sys_path": _child_sys_path(python_dirs),
+        "python_dirs": python_dirs,
         "parent": os.getpid(),
     }
     proc, started = None, None

@@ -26,3 +26,17 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def shared_data(shared: Path) -> Path:
     return shared / "data"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_scoring_pool():
+    """Each test module starts without a scoring pool and leaves none behind.
+
+    The pool is process-wide: one left by an earlier module keeps that module's plugins and
+    shows up as extra child processes, so modules would depend on their order.
+    """
+    from mdrl.scoring.executor import shutdown
+
+    shutdown()
+    yield
+    shutdown()

@@ -36,6 +36,22 @@ WRONG = " </think> <answer> certainly not the answer </answer>"
 HANG = " </think> <answer>\n```python\nwhile True:\n    pass\n```\n</answer>"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _stop_helper_threads():
+    """Stop the threads this module's veRL calls leave behind (the reward manager's decode
+    executor, tqdm's monitor): later modules run sandboxed programs from this process, and
+    the sandbox reaps escaped zombies only while the scorer is single-threaded."""
+    yield
+    from tqdm import tqdm
+    from verl.utils.ray_utils import get_event_loop
+
+    loop = get_event_loop()
+    loop.run_until_complete(loop.shutdown_default_executor())
+    if tqdm.monitor is not None:
+        tqdm.monitor.exit()
+        tqdm.monitor = None
+
+
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> str:
     from mdrl.jobs.tiny_model import ensure_tiny_model

@@ -12,12 +12,14 @@ import copy
 import functools
 import glob
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from mdrl.errors import UserError
+from mdrl.scoring.core import SETTING_KEYS
 
 # A raw (base-model) template must reach the model unwrapped: veRL's agent loop always
 # applies a chat template, so give it one that emits the text as is (veRL #1383).
@@ -107,7 +109,7 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "critic.ppo_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
         "reward.custom_reward_function.path": reward_hook_path(),
         "reward.custom_reward_function.name": "compute_score",
-        "reward.custom_reward_function.reward_kwargs": {k: reward[k] for k in ("scheme", "format", "domains", "item_timeout_s")},
+        "reward.custom_reward_function.reward_kwargs": {k: reward[k] for k in SETTING_KEYS},
         "reward.reward_manager.name": "dapo" if a.overlong_buffer.enable else "naive",
         "trainer.nnodes": c.nnodes,
         "trainer.n_gpus_per_node": c.gpus_per_node,
@@ -167,8 +169,6 @@ def validate(vcfg: DictConfig) -> None:
         except ValueError:
             raise UserError(f"veRL does not know advantage estimator '{est}'") from None
     try:
-        import warnings
-
         # veRL prints its verdict on stdout, where a dry run's YAML goes: send it to stderr
         with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
             warnings.simplefilter("ignore")

@@ -23,6 +23,10 @@ DEFAULT_SETTINGS: dict = {
 }
 
 
+# The reward settings a scoring call reads (the rest of conf/reward is for people).
+SETTING_KEYS = ("scheme", "format", "domains", "item_timeout_s")
+
+
 def parse_ground_truth(gt: Any) -> Any:
     """Ground truths may arrive as JSON text, dicts, or numpy-backed containers; normalise."""
     if hasattr(gt, "tolist") and not isinstance(gt, (str, bytes)):

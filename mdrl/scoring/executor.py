@@ -26,8 +26,12 @@ _LOCK = threading.Lock()
 _MAX_TASKS_PER_WORKER = 2000
 
 
-def _warm() -> None:
-    import mdrl.domains  # noqa: F401 - import verifiers once per worker, not per item
+def _warm(plugins: str) -> None:
+    import mdrl.domains  # import verifiers once per worker, not per item
+
+    # a forkserver keeps the environment it started with: take the plugins the pool's
+    # creator sees now, not whatever the server inherited
+    mdrl.domains.load_plugins(plugins)
 
 
 def default_workers() -> int:
@@ -50,7 +54,7 @@ def get_pool(workers: int | None = None) -> ProcessPool:
             # forkserver: workers fork from a clean server, never from a parent that holds
             # torch/Ray threads (fork after threads can deadlock).
             ctx = multiprocessing.get_context("forkserver")
-            _POOL = ProcessPool(max_workers=n, max_tasks=_MAX_TASKS_PER_WORKER, initializer=_warm, context=ctx)
+            _POOL = ProcessPool(max_workers=n, max_tasks=_MAX_TASKS_PER_WORKER, initializer=_warm, initargs=(os.environ.get("MDRL_PLUGINS", ""),), context=ctx)
             _POOL_SIZE = n
         return _POOL
 
@@ -94,16 +98,21 @@ def score_iter(
             except StopIteration:
                 exhausted = True
                 break
-            limit = item_timeout(item.get("data_source"), settings)
-            args = (item.get("data_source"), item.get("response"), item.get("ground_truth"), item.get("extra_info"), settings)
-            pending.append((pool.schedule(score_one, args=args, timeout=limit), limit))
+            pending.append(submit(pool, item.get("data_source"), item.get("response"), item.get("ground_truth"), item.get("extra_info"), settings))
         if not pending:
             return
         fut, limit = pending.pop(0)
-        yield _collect(fut, limit, settings)
+        yield collect(fut, limit, settings)
 
 
-def _collect(fut: Any, limit: float, settings: Mapping) -> dict:
+def submit(pool: ProcessPool, data_source: Any, response: Any, ground_truth: Any, extra_info: Any, settings: Mapping) -> tuple[Any, float]:
+    """Schedule one item on ``pool`` under its hard wall-clock limit; returns (future, limit)."""
+    limit = item_timeout(data_source, settings)
+    return pool.schedule(score_one, args=(data_source, response, ground_truth, extra_info, settings), timeout=limit), limit
+
+
+def collect(fut: Any, limit: float, settings: Mapping) -> dict:
+    """The result of a :func:`submit` future; a timeout, dead worker or executor error scores 0."""
     try:
         return fut.result()
     except FutureTimeout:
