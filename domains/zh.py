@@ -36,6 +36,20 @@ R1_TEXT = {
     ),
 }
 
+# The system turn of chat templates (qwen_chat) in Chinese; the user turn is the bare question.
+CHAT_SYSTEM = {
+    "simplified": (
+        "你是一个乐于助人的助手。助手先在脑海中思考推理过程，然后向用户给出答案。推理过程和答案分别放在 "
+        "<think> </think> 和 <answer> </answer> 标签内，即 <think> 推理过程 </think><answer> 答案 </answer>。"
+        "现在用户请你解决{task}。思考之后，当你最终得出结论时，{instruction}"
+    ),
+    "traditional": (
+        "你是一個樂於助人的助手。助手先在腦海中思考推理過程，然後向用戶給出答案。推理過程和答案分別放在 "
+        "<think> </think> 和 <answer> </answer> 標籤內，即 <think> 推理過程 </think><answer> 答案 </answer>。"
+        "現在用戶請你解決{task}。思考之後，當你最終得出結論時，{instruction}"
+    ),
+}
+
 # Per-domain task phrase and answer instruction (the zh counterparts of conf/template/_phrases.yaml).
 TASK_PHRASES = {
     "simplified": {"math": "一道数学推理题", "countdown": "一道数学题", "code": "一道编程题",
@@ -51,6 +65,7 @@ INSTRUCTIONS = {
         "code": "请在 <answer> </answer> 标签内给出完整的解答，写成一个 ```python 代码块。",
         "kk": "请在 <answer> </answer> 标签内逐一说明每个人的身份，例如 <answer> (1) 王芳是骑士\n(2) ... </answer>。",
         "lpb": "请在 <answer> </answer> 标签内按要求的 JSON 格式给出解答。",
+        "kk_slip": "请在 <answer> </answer> 标签内清楚地说明每个角色的身份。",
     },
     "traditional": {
         "default": "請在 <answer> </answer> 標籤內清楚地給出最終答案。",
@@ -59,6 +74,7 @@ INSTRUCTIONS = {
         "code": "請在 <answer> </answer> 標籤內給出完整的解答，寫成一個 ```python 程式碼區塊。",
         "kk": "請在 <answer> </answer> 標籤內逐一說明每個人的身份，例如 <answer> (1) 王芳是騎士\n(2) ... </answer>。",
         "lpb": "請在 <answer> </answer> 標籤內按要求的 JSON 格式給出解答。",
+        "kk_slip": "請在 <answer> </answer> 標籤內清楚地說明每個角色的身份。",
     },
 }
 
