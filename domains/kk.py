@@ -206,7 +206,7 @@ def _zh_claims(text: str, names: Sequence[str]) -> list[tuple[str, bool]]:
     for n in sorted(names, key=len, reverse=True):
         alts.append(rf"(?<![A-Za-z0-9]){re.escape(n)}(?![A-Za-z0-9])" if n.isascii() else re.escape(n))
     pattern = re.compile(
-        rf"({'|'.join(alts)})[\s:：=|>\-\u2013\u2014\u2192,，、]*{_ZH_VERB}{_ZH_IS}\s*{_ZH_MEASURE}"
+        rf"({'|'.join(alts)})[\s:：=|>\-\u2013\u2014\u2192,，、】」』”\"]*{_ZH_VERB}{_ZH_IS}\s*{_ZH_MEASURE}"
         rf"(骑士|騎士|骗子|騙子|无赖|無賴|knight|knave)",
         re.IGNORECASE,
     )

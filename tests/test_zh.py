@@ -101,9 +101,10 @@ def zh_rows():
         lambda n, k: "；".join(f"{n_}{'不是骗子' if k_ else '不是骑士'}" for n_, k_ in zip(n, k)),
         lambda n, k: "；".join(f"{n_}{'应该是骑士' if k_ else '并非骑士'}" for n_, k_ in zip(n, k)),
         lambda n, k: "\n".join(f"{n_} is a {'knight' if k_ else 'knave'}" for n_, k_ in zip(n, k)),
+        lambda n, k: "".join(f"【{n_}】是{'骑士' if k_ else '骗子'}；" for n_, k_ in zip(n, k)),
         lambda n, k: fullwidth("\n".join(f"({i}) {n_}: {'骑士' if k_ else '骗子'}" for i, (n_, k_) in enumerate(zip(n, k), 1))),
     ],
-    ids=["comma", "traditional", "table", "markdown", "negated", "adverb", "english-roles", "fullwidth"],
+    ids=["comma", "traditional", "table", "markdown", "negated", "adverb", "english-roles", "brackets", "fullwidth"],
 )
 def test_kk_zh_answer_forms_score_one(zh_rows, render):
     for row in zh_rows:

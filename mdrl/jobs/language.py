@@ -17,7 +17,7 @@ wording in Chinese). Per domain:
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
