@@ -153,3 +153,29 @@ def pass_at_k_table(
     out = pd.DataFrame(rows, columns=[*keys, "k", "pass_at_k", "ci_low", "ci_high", "mean_at_n", "n_problems", "n_samples"])
     out.attrs["skipped"] = skipped
     return out
+
+
+def crossover_k(table: "pd.DataFrame", baseline: str, system_col: str = "system") -> "pd.DataFrame":
+    """Per (system, benchmark): the smallest k at which the baseline's pass@k catches up.
+
+    ``table`` is :func:`pass_at_k_table` output. ``crossover_k`` is NaN when the baseline
+    never reaches the system within the ks evaluated (or starts at or above it at the first k,
+    reported as ``baseline_ahead_from_start``).
+    """
+    import pandas as pd
+
+    base = table[table[system_col] == baseline].set_index(["benchmark", "k"])["pass_at_k"]
+    rows = []
+    for (system, bench), sub in table[table[system_col] != baseline].groupby([system_col, "benchmark"]):
+        sub = sub.sort_values("k")
+        ks = [k for k in sub["k"] if (bench, k) in base.index]
+        if not ks:
+            continue
+        mine = sub.set_index("k").loc[ks, "pass_at_k"].to_numpy()
+        theirs = np.array([base[(bench, k)] for k in ks])
+        caught = np.nonzero(theirs >= mine)[0]
+        rows.append({system_col: system, "benchmark": bench, "baseline": baseline,
+                     "crossover_k": float(ks[caught[0]]) if len(caught) and caught[0] > 0 else float("nan"),
+                     "baseline_ahead_from_start": bool(len(caught) and caught[0] == 0),
+                     "gap_at_k1": float(mine[0] - theirs[0]), "gap_at_max_k": float(mine[-1] - theirs[-1]), "max_k": int(ks[-1])})
+    return pd.DataFrame(rows, columns=[system_col, "benchmark", "baseline", "crossover_k", "baseline_ahead_from_start", "gap_at_k1", "gap_at_max_k", "max_k"])

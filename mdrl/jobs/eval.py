@@ -132,7 +132,7 @@ class Evaluator:
             out.append({
                 "run": run, "model": ckpt.path if ckpt else "", "step": ckpt.step if ckpt else int(s.get("step", -1)),
                 "benchmark": bench, "domain": domain, "data_source": row["data_source"], "problem_id": row["_problem_id"],
-                "sample_idx": idx, "template": self.cfg["template"].get("name"), "prompt_hash": text_hash(prompt) if prompt else "",
+                "sample_idx": idx, "template": self.cfg["template"].get("name"), "prompt_hash": text_hash(prompt) if prompt else "", "prompt": prompt,
                 "response": s["text"], "score": float(res["score"]), "correct": bool(details.get("correct")),
                 "details": details, "tokens": int(s.get("tokens", -1)), "config_hash": config_hash,
             })
@@ -297,7 +297,9 @@ class Evaluator:
                     rows_b.append(index[pid])
                     samples.append(by_idx)
                     want.append([i for i in sorted(by_idx) if (pid, i) not in done])
-                out = self._rows_for(run, None, bench, rows_b, samples, [""] * len(rows_b), config_hash, want)
+                # the prompt the responses answer is not known; record the template's raw text where there is one
+                prompts = [render(self.cfg["template"], domain, r["extra_info"]["question"]).get("raw_prompt") or "" for r in rows_b]
+                out = self._rows_for(run, None, bench, rows_b, samples, prompts, config_hash, want)
                 for o in out:
                     o["model"] = str(src)
                 self.table.append(out)

@@ -23,7 +23,7 @@ import pandas as pd
 
 COLUMNS = [
     "run", "model", "step", "benchmark", "domain", "data_source", "problem_id", "sample_idx", "template",
-    "prompt_hash", "response", "score", "correct", "details", "tokens", "config_hash",
+    "prompt_hash", "prompt", "response", "score", "correct", "details", "tokens", "config_hash",
 ]
 KEY = ["config_hash", "benchmark", "problem_id", "sample_idx"]
 
