@@ -31,6 +31,13 @@ def read_results(paths: Iterable[str | Path] | str) -> pd.DataFrame:
     frames = []
     for p in paths:
         path = Path(str(p).strip()).expanduser()
+        parts = Path(str(path) + ".parts")
+        if parts.is_dir():
+            # an eval still running (or interrupted): its finished batches count too
+            from mdrl.jobs.results import ResultsTable
+
+            frames.append(ResultsTable(path).load())
+            continue
         if not path.is_file():
             raise UserError(f"results file not found: {path}")
         frames.append(pd.read_parquet(path))

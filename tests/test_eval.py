@@ -106,6 +106,9 @@ def test_resume_after_a_crash_loses_at_most_the_batch_in_flight_and_never_duplic
     survived = ResultsTable(out).load()
     assert len(survived) == 2 * 2  # two finished batches of one problem x two samples
     before = survived.set_index(KEY)["response"].to_dict()
+    from mdrl.analysis.load import read_results
+
+    assert len(read_results(str(out))) == 4  # analysis already sees the finished batches
 
     def counting_generate(self, prompts, dec):
         calls["prompts"] += len(prompts)
@@ -271,3 +274,36 @@ def test_evaluating_a_run_gives_accuracy_per_step(tmp_path, shared_data, tiny):
     assert [(s["step"], s["benchmark"]) for s in summary["benchmarks"]] == [(2, "countdown"), (4, "countdown")]
     only = _run(shared_data, tmp_path / "last.parquet", run, "limit=1", "benchmarks=[countdown]", "steps=last")
     assert [s["step"] for s in only["benchmarks"]] == [4]
+
+
+def test_vllm_backend_calls_the_offline_engine_with_the_decoding_settings(monkeypatch, tiny):
+    """vLLM is not installed here: a stand-in module records how mdrl drives LLM.generate."""
+    import sys
+    import types
+
+    from mdrl.jobs.generate import Decoding, make_generator
+
+    seen = {}
+
+    class SamplingParams:
+        def __init__(self, **kw):
+            seen.setdefault("params", []).append(kw)
+
+    class LLM:
+        def __init__(self, **kw):
+            seen["llm"] = kw
+
+        def generate(self, prompts, params, use_tqdm=True):
+            seen["prompts"] = prompts
+            comp = lambda t: types.SimpleNamespace(text=t, token_ids=[1, 2, 3], finish_reason="length")  # noqa: E731
+            return [types.SimpleNamespace(outputs=[comp(f"{p}-a"), comp(f"{p}-b")]) for p in prompts]
+
+    monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=SamplingParams))
+    gen = make_generator("vllm", tiny, {"seed": 7, "vllm": {"tensor_parallel_size": 4, "gpu_memory_utilization": 0.7, "max_model_len": 4096}})
+    assert seen["llm"] == {"model": tiny, "tensor_parallel_size": 4, "gpu_memory_utilization": 0.7, "seed": 7, "dtype": "auto", "max_model_len": 4096}
+    out = gen.generate(["p1", "p2"], Decoding(n=2, temperature=0.6, top_p=0.95, max_tokens=64, seed=7))
+    assert seen["params"][-1] == {"n": 2, "temperature": 0.6, "top_p": 0.95, "max_tokens": 64, "seed": 7}
+    assert [[s.text for s in per] for per in out] == [["p1-a", "p1-b"], ["p2-a", "p2-b"]]
+    assert out[0][0].tokens == 3 and out[0][0].finish_reason == "length"
+    gen.generate(["p"], Decoding(n=1, temperature=0.0, max_tokens=8))
+    assert seen["params"][-1] == {"n": 1, "temperature": 0.0, "max_tokens": 8, "seed": 0}  # greedy: no top_p
