@@ -230,7 +230,9 @@ def test_trl_run_folder_gives_every_checkpoint_with_its_step(tmp_path, tiny):
     assert discover(str(run / "trl" / "grpo" / "checkpoint-4"))[0].step == 4
 
 
-def test_verl_run_folder_merges_fsdp_shards_with_verls_model_merger(tmp_path, tiny):
+def test_verl_run_folder_merges_fsdp_shards_with_verls_model_merger(tmp_path, tiny, shared_data, monkeypatch):
+    import subprocess
+
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     run = tmp_path / "verl_run"
@@ -247,14 +249,29 @@ def test_verl_run_folder_merges_fsdp_shards_with_verls_model_merger(tmp_path, ti
     found = discover(str(run))
     assert [(c.step, c.needs_merge) for c in found] == [(10, True), (20, False)]
     assert merge_command(found[0].actor_dir, "/x")[1:] == ["-m", "verl.model_merger", "merge", "--backend", "fsdp", "--local_dir", found[0].actor_dir, "--target_dir", "/x"]
-    merged = materialise(found[0])
-    assert has_weights(Path(merged)) and (Path(merged) / "tokenizer.json").is_file()
+
+    merges = []
+    real_run = subprocess.run
+
+    def counting_run(cmd, *a, **kw):
+        if "verl.model_merger" in cmd:
+            merges.append(cmd)
+        return real_run(cmd, *a, **kw)
+
+    monkeypatch.setattr("mdrl.jobs.checkpoints.subprocess.run", counting_run)
+    out = tmp_path / "r.parquet"
+    summary = _run(shared_data, out, run, "limit=1", "benchmarks=[countdown]")
+    assert len(merges) == 1  # converted once with veRL's own merger
+    assert [s["step"] for s in summary["benchmarks"]] == [10, 20]
+    merged = Path(found[0].path)
+    assert has_weights(merged) and (merged / "tokenizer.json").is_file()
     got = AutoModelForCausalLM.from_pretrained(merged, dtype=torch.float32)
     for k, v in ref.state_dict().items():
         torch.testing.assert_close(got.state_dict()[k].float(), v.float(), atol=1e-2, rtol=1e-2)  # merger may save bf16
-    # converted once: a second discovery uses the merged folder without merging again
-    again = discover(str(run))[0]
-    assert not again.needs_merge and again.path == merged
+    # the merged folder is reused: discovering and evaluating again merges nothing
+    assert not discover(str(run))[0].needs_merge
+    _run(shared_data, out, run, "limit=2", "benchmarks=[countdown]")
+    assert len(merges) == 1 and len(pd.read_parquet(out)) == 4
 
 
 def test_failed_merge_is_one_sentence(tmp_path):

@@ -10,6 +10,7 @@ A rerun resumes after the last finished batch; a changed setting never reuses ol
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -174,6 +175,7 @@ class Evaluator:
         dec = Decoding(int(c["n"]), float(c["temperature"]), float(c["top_p"]), int(c["max_tokens"]), int(c["seed"]))
         for ckpt in ckpts:
             path = materialise(ckpt)
+            ckpt = dataclasses.replace(ckpt, path=path, needs_merge=False)  # merged once, then a plain HF folder
             work = self._pending(run, ckpt)
             if not any(p for _, p, _ in work.values()):
                 log(f"step {ckpt.step}: every sample is already in {self.table.path}; nothing to generate")
@@ -217,7 +219,7 @@ class Evaluator:
     def _pending(self, run: str, ckpt: Checkpoint) -> dict[str, tuple[str, list[tuple[int, list[int]]], list[str]]]:
         """Per benchmark: (config_hash, [(row index, missing sample indices)], prompt texts)."""
         df = self.table.load()
-        tok = load_tokenizer(materialise(ckpt))
+        tok = load_tokenizer(ckpt.path)
         out = {}
         for bench, (domain, rows) in self.data.items():
             settings = row_settings(self.cfg, ckpt, bench, None)
