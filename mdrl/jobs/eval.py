@@ -89,6 +89,11 @@ def row_settings(cfg: Mapping, ckpt: Checkpoint | None, benchmark: str, source: 
 
 
 # -- the run ---------------------------------------------------------------------------------
+# what resuming and the summary need from the table (never the responses)
+BOOK_COLUMNS = ["run", "step", "benchmark", "problem_id", "sample_idx", "config_hash"]
+SUMMARY_COLUMNS = [*BOOK_COLUMNS, "score", "correct", "details", "tokens"]
+
+
 class Evaluator:
     """One ``mdrl eval`` invocation over its benchmarks and model states."""
 
@@ -218,7 +223,7 @@ class Evaluator:
 
     def _pending(self, run: str, ckpt: Checkpoint) -> dict[str, tuple[str, list[tuple[int, list[int]]], list[str]]]:
         """Per benchmark: (config_hash, [(row index, missing sample indices)], prompt texts)."""
-        df = self.table.load()
+        df = self.table.load(BOOK_COLUMNS)
         tok = load_tokenizer(ckpt.path)
         out = {}
         for bench, (domain, rows) in self.data.items():
@@ -226,7 +231,7 @@ class Evaluator:
             config_hash = stable_hash(settings)
             self._guard(run, ckpt.step, bench, config_hash, settings, df)
             self.table.record_config(config_hash, settings)
-            df = self.table.load()
+            df = self.table.load(BOOK_COLUMNS)
             done = self.table.done_keys(df, config_hash, bench)
             n = int(self.cfg["n"])
             pending = []
@@ -264,7 +269,7 @@ class Evaluator:
         unknown = sorted(set(by_bench) - set(self.data))
         if unknown:
             raise UserError(f"generations name benchmark(s) {', '.join(unknown)} not in benchmarks={self.benchmarks}")
-        df = self.table.load()
+        df = self.table.load(BOOK_COLUMNS)
         steps_seen = set()
         for bench, recs in by_bench.items():
             domain, rows = self.data[bench]
@@ -286,7 +291,7 @@ class Evaluator:
                 steps_seen.add(step)
                 self._guard(run, step, bench, config_hash, settings, df)
             self.table.record_config(config_hash, settings)
-            df = self.table.load()
+            df = self.table.load(BOOK_COLUMNS)
             done = self.table.done_keys(df, config_hash, bench)
             todo = [(k, v) for k, v in grouped.items() if any((k[1], s["idx"]) not in done for s in v)]
             bar = self._progress(len(todo), f"{bench} (scoring {src.name})")
@@ -312,7 +317,7 @@ class Evaluator:
 
     # ---- summary ----
     def _summarise(self, run: str, step: int) -> None:
-        df = self.table.load()
+        df = self.table.load(SUMMARY_COLUMNS)
         for bench in self.benchmarks:
             sub = df[(df["run"] == run) & (df["step"] == step) & (df["benchmark"] == bench)]
             if sub.empty:

@@ -47,15 +47,20 @@ class ResultsTable:
         self.configs_path = Path(str(self.path) + ".configs.json")
 
     # -- reading -------------------------------------------------------------------------
-    def load(self) -> pd.DataFrame:
-        """Every row written so far (main file and parts), duplicates dropped."""
+    def load(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """Every row written so far (main file and parts), duplicates dropped.
+
+        ``columns`` reads only those (plus the key): resuming a large table need not read
+        every response back.
+        """
+        cols = None if columns is None else list(dict.fromkeys([*KEY, *columns]))
         frames = []
         if self.path.is_file():
-            frames.append(pd.read_parquet(self.path))
+            frames.append(pd.read_parquet(self.path, columns=cols))
         if self.parts.is_dir():
-            frames += [pd.read_parquet(p) for p in sorted(self.parts.glob("part-*.parquet"))]
+            frames += [pd.read_parquet(p, columns=cols) for p in sorted(self.parts.glob("part-*.parquet"))]
         if not frames:
-            return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in COLUMNS})
+            return pd.DataFrame({c: pd.Series(dtype=_dtype(c)) for c in (cols or COLUMNS)})
         df = pd.concat(frames, ignore_index=True)
         return df.drop_duplicates(KEY, keep="first").reset_index(drop=True)
 
