@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "score": ("mdrl.jobs.score:run", "score model responses with the verifiers (JSONL in, JSONL out)"),
     "prepare": ("mdrl.jobs.prepare:run", "write a mixture's train/val parquet for veRL, with a manifest"),
     "train": ("mdrl.jobs.train:run", "prepare, then train with veRL (GPU) or TRL (local); dry_run=true prints the veRL config"),
+    "eval": ("mdrl.jobs.eval:run", "generate and score benchmark responses into a per-sample results parquet (resumable)"),
+    "analyze": ("mdrl.jobs.analyze:run", "pass@k with CIs, transfer matrix, synergy, coverage, perplexity, plots and tables"),
 }
 
 
