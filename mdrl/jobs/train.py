@@ -62,8 +62,8 @@ def run(cfg: DictConfig) -> dict:
         data_dir = run_dir / "data"
         model = _model_path(cfg, run_dir, dry=True)
         vcfg = verl_config.build(cfg, [str(data_dir / "train.parquet")], str(data_dir / "val.parquet"), model)
-        verl_config.validate(vcfg)
         _check_layout(cfg, vcfg, model)
+        verl_config.validate(vcfg)
         print(OmegaConf.to_yaml(vcfg))
         return {"dry_run": True}
     backend, why = choose_backend(str(cfg.backend))
@@ -147,8 +147,8 @@ def _train_verl(cfg: DictConfig, run_dir: Path, manifest: dict, verl_config) -> 
     for i, train_file in enumerate(manifest["train_files"]):
         stage_dir = run_dir if len(manifest["train_files"]) == 1 else run_dir / f"stage{i}"
         vcfg = verl_config.build(cfg, [train_file], manifest["val_file"], model, stage_dir)
-        verl_config.validate(vcfg)
         _check_layout(cfg, vcfg, model)
+        verl_config.validate(vcfg)
         cfg_path = stage_dir / "verl_config.yaml"
         stage_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(vcfg, cfg_path)
