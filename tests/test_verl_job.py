@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from mdrl.cli import compose, main
 from mdrl.errors import UserError
@@ -229,14 +229,69 @@ def test_stage_hand_over_refuses_a_checkpoint_without_weights(tiny_model, tmp_pa
     assert verl_config.latest_hf_checkpoint(tmp_path / "nothing_saved") is None
 
 
-def test_checkpoint_config_asks_veRL_for_hf_weights(tmp_path):
-    """veRL's checkpoint manager reads save_contents from the actor's checkpoint config."""
-    from verl.utils.checkpoint.checkpoint_manager import BaseCheckpointManager
-    from verl.utils.config import omega_conf_to_dataclass
+SAVE_WITH_VERL = """
+import os, sys, torch
+import torch.distributed as dist
+from omegaconf import OmegaConf
+from torch.distributed.device_mesh import init_device_mesh
+from torch.distributed.fsdp import fully_shard
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from verl.utils.checkpoint.fsdp_checkpoint_manager import FSDPCheckpointManager
 
-    cfg = compose("train", [f"run_dir={tmp_path}", "model.path=/unused"])
-    vcfg = verl_config.build(cfg, ["t.parquet"], "v.parquet", "/unused")
-    ckpt = omega_conf_to_dataclass(vcfg.actor_rollout_ref.actor.checkpoint)
-    mgr = BaseCheckpointManager.__new__(BaseCheckpointManager)
-    mgr.checkpoint_save_contents = list(ckpt.save_contents)
-    assert mgr.should_save_hf_model and mgr.should_save_model and mgr.should_save_optimizer
+src, vcfg_path, stage, step = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+dist.init_process_group("gloo", rank=0, world_size=1)
+model = AutoModelForCausalLM.from_pretrained(src)
+mesh = init_device_mesh("cpu", (1,))
+for layer in model.model.layers:
+    fully_shard(layer, mesh=mesh)
+fully_shard(model, mesh=mesh)
+opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+ids = torch.tensor([[1, 2, 3, 4, 5]])
+model(input_ids=ids, labels=ids).loss.backward()
+opt.step()  # one training step: the saved weights must be these, not the starting ones
+ckpt = OmegaConf.load(vcfg_path).actor_rollout_ref.actor.checkpoint
+mgr = FSDPCheckpointManager(model, opt, None, processing_class=AutoTokenizer.from_pretrained(src), checkpoint_config=ckpt)
+root = os.path.join(stage, "checkpoints")
+mgr.save_checkpoint(os.path.join(root, f"global_step_{step}", "actor"), global_step=step)
+with open(os.path.join(root, "latest_checkpointed_iteration.txt"), "w") as fh:  # as veRL's trainer does
+    fh.write(str(step))
+dist.destroy_process_group()
+"""
+
+
+def _save_with_verl(tiny_model: str, stage: Path, vcfg) -> None:
+    import socket
+
+    vcfg_path = stage / "verl_config.yaml"
+    stage.mkdir(parents=True)
+    OmegaConf.save(vcfg, vcfg_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**__import__("os").environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0"}
+    r = subprocess.run([sys.executable, "-c", SAVE_WITH_VERL, tiny_model, str(vcfg_path), str(stage), "7"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+def test_stage_hand_over_through_verls_own_checkpoint_manager(tiny_model, tmp_path):
+    """veRL's FSDPCheckpointManager (FSDP2 on CPU, gloo) saves with the config mdrl composes;
+    the folder the next stage gets loads as a model with the trained weights."""
+    from transformers import AutoModelForCausalLM
+
+    cfg = compose("train", [f"run_dir={tmp_path}", f"model.path={tiny_model}"])
+    vcfg = verl_config.build(cfg, ["t.parquet"], "v.parquet", tiny_model, tmp_path / "stage0")
+    _save_with_verl(tiny_model, tmp_path / "stage0", vcfg)
+    got = verl_config.latest_hf_checkpoint(tmp_path / "stage0")
+    assert got == str(tmp_path / "stage0" / "checkpoints" / "global_step_7" / "actor" / "huggingface")
+    before = AutoModelForCausalLM.from_pretrained(tiny_model).state_dict()
+    after = AutoModelForCausalLM.from_pretrained(got).state_dict()
+    assert before.keys() == after.keys()
+    changed = [k for k in before if not torch.allclose(before[k].float(), after[k].float(), atol=1e-3)]
+    assert len(changed) > len(before) // 2, "the next stage would start from the untrained weights"
+
+    # veRL's default save_contents: config and tokenizer only, which the hand-over refuses
+    with open_dict(vcfg):
+        vcfg.actor_rollout_ref.actor.checkpoint.save_contents = ["model", "optimizer", "extra"]
+    _save_with_verl(tiny_model, tmp_path / "stage_default", vcfg)
+    with pytest.raises(UserError, match="holds no model weights"):
+        verl_config.latest_hf_checkpoint(tmp_path / "stage_default")
