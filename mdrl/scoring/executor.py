@@ -172,7 +172,11 @@ def submit(pool: ProcessPool, data_source: Any, response: Any, ground_truth: Any
     inline = None if (pool is _POOL and key in _POOL_KEYS) else plain
     with _COUNT_LOCK:
         _IN_FLIGHT += 1
-    fut = pool.schedule(_score_keyed, args=item_args(key, inline, data_source, response, ground_truth, extra_info), timeout=limit)
+    try:
+        fut = pool.schedule(_score_keyed, args=item_args(key, inline, data_source, response, ground_truth, extra_info), timeout=limit)
+    except BaseException:
+        _finished(None)
+        raise
     fut.add_done_callback(_finished)
     return fut, limit
 
