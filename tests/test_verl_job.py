@@ -79,6 +79,16 @@ def test_gpu_extra_is_verls_tested_stack_without_trl_conflict():
     vllm_extra = [r for r in requires("verl") if 'extra == "vllm"' in r]
     assert any(r.startswith("vllm==") for r in vllm_extra) and not any(r.startswith("trl") for r in vllm_extra)
     assert not any("fsdp" in d or "trl==" in d for d in gpu)
+    # the versions that extra pins satisfy mdrl's own ranges and the installed trl's needs
+    from packaging.requirements import Requirement
+
+    pins = {Requirement(r.split(";")[0]).name: Requirement(r.split(";")[0]).specifier for r in vllm_extra}
+    mine = {Requirement(d).name: Requirement(d).specifier for d in meta["dependencies"]}
+    trl_needs = {Requirement(r.split(";")[0]).name: Requirement(r.split(";")[0]).specifier for r in requires("trl") if "extra ==" not in r}
+    for name in ("transformers", "torch"):
+        (pinned,) = [s.version for s in pins[name]]
+        assert pinned in mine[name], (name, pinned, mine[name])
+        assert name not in trl_needs or pinned in trl_needs[name], (name, pinned, trl_needs[name])
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is present")
