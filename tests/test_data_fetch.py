@@ -177,7 +177,7 @@ def test_offline_fails_in_one_sentence(tmp_path, capsys):
     assert rc == 2 and "Traceback" not in err
     err = err.strip().splitlines()[-1]  # the line after the progress bar
     assert err.startswith("mdrl data: ")
-    assert "2 of 2 downloads failed" in err and f"cannot reach 127.0.0.1:{port} (connection refused)" in err
+    assert "2 of 2 downloads failed" in err and f"cannot reach 127.0.0.1:{port} (connection refused); check the network or set mirror=URL" in err
 
 
 def test_hub_source_offline_fails_in_one_sentence(tmp_path, monkeypatch):

@@ -204,7 +204,8 @@ def _failure_sentence(failed: Mapping[str, str], total: int, data_root: Path) ->
         what = f"{len(failed)} of {total} downloads failed: " + "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:4])
         if len(failed) > 4:
             what += "; ..."
-    return f"{what.rstrip('.')} (files that did arrive are kept in {data_root}; run again to resume)"
+    hint = "; check the network or set mirror=URL" if any(r.startswith("cannot reach") for r in reasons) else ""
+    return f"{what.rstrip('.')}{hint} (files that did arrive are kept in {data_root}; run again to resume)"
 
 
 def list_sources(cfg: DictConfig | Mapping) -> Iterable[str]:
