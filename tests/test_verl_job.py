@@ -154,6 +154,15 @@ def test_bad_layouts_are_refused_in_one_sentence_at_dry_run(overrides, phrase, t
     assert err.startswith("mdrl train: ")
 
 
+def test_bad_layout_is_refused_before_preparing_data(tmp_path, capsys, monkeypatch):
+    """On a GPU machine (simulated), a real run checks the layout before writing any data."""
+    monkeypatch.setattr(train, "choose_backend", lambda requested: ("verl", "requested"))
+    rc = main(["train", "backend=verl", "model=qwen2.5-7b-base", "cluster.gpus_per_node=1", f"hydra.run.dir={tmp_path}"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and "cannot hold whole vLLM replicas of 2 GPUs" in err
+    assert not (tmp_path / "data").exists()
+
+
 @pytest.mark.parametrize("overrides", [["cluster=a100x8"], ["cluster=a100x8", "algorithm=ppo"], ["cluster=slurm", "cluster.nnodes=2"]])
 def test_the_papers_layouts_fit(overrides):
     cfg = compose("train", ["run_dir=/unused", "model=qwen2.5-7b-base", *overrides])

@@ -68,6 +68,9 @@ def run(cfg: DictConfig) -> dict:
         return {"dry_run": True}
     backend, why = choose_backend(str(cfg.backend))
     log(f"backend: {backend} ({why})")
+    if backend == "verl":  # a layout that cannot work is refused before any data is prepared
+        planned = _model_path(cfg, run_dir, dry=True)
+        _check_layout(cfg, verl_config.build(cfg, [str(run_dir / "data" / "train.parquet")], None, planned), planned)
     manifest = prepare(cfg, run_dir / "data")
     log(f"data: {manifest['rows_per_domain']} train rows per domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
