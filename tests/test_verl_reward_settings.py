@@ -109,8 +109,8 @@ def test_reward_kwargs_carry_pool_sizing(tmp_path):
     assert kw.workers is None
 
 
-def test_plain_dicts_and_new_settings_still_work_with_a_running_pool(shipped):
-    """A second set of settings while the pool runs is sent inline once, then by key."""
+def test_new_settings_restart_an_idle_pool_holding_them(shipped):
+    """Plain dicts work too; a second set of settings restarts the idle pool with both."""
     s1 = {"scheme": "binary", "format": {"bonus": 0.1, "penalty": -0.1}, "domains": {}}
     s2 = {"scheme": "format", "format": {"bonus": 0.5, "penalty": -0.5, "answer_scheme": "binary"}, "domains": {}}
     items = [{"data_source": "countdown", "response": GOLD, "ground_truth": {"target": 9, "numbers": [1, 2, 3]}}]
@@ -119,3 +119,16 @@ def test_plain_dicts_and_new_settings_still_work_with_a_running_pool(shipped):
     k1, k2 = executor.register_settings(s1)[0], executor.register_settings(s2)[0]
     assert [a[0] for a in shipped] == [k1, k2]
     assert all(_overhead(a) < 2048 for a in shipped)
+
+
+def test_settings_the_workers_lack_travel_inline_as_plain_data(shipped):
+    """While items are in flight the pool is not restarted: the new settings go with the item,
+    as plain containers, and the worker keeps them for later items."""
+    s1 = {"scheme": "binary", "format": {"bonus": 0.1, "penalty": -0.1}, "domains": {}}
+    s2 = OmegaConf.create({"scheme": "format", "format": {"bonus": 0.7, "penalty": -0.7, "answer_scheme": "binary"}, "domains": {}})
+    pool = executor.get_pool(1, s1)
+    assert executor.register_settings(s2)[0] not in executor._POOL_KEYS
+    fut, limit = executor.submit(pool, "countdown", GOLD, {"target": 9, "numbers": [1, 2, 3]}, None, s2)
+    assert executor.collect(fut, limit, s2)["score"] == pytest.approx(1.7)
+    (args,) = shipped
+    assert isinstance(args[1], dict) and not isinstance(args[1], DictConfig) and _overhead(args) < 2048
