@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import random
 import re
 from pathlib import Path
@@ -107,12 +108,16 @@ def build(shared: Path, n: int, seed: int = 0, code_share: float = 0.2) -> list[
     return items
 
 
-def write_report(name: str, report: dict) -> None:
-    """Print a benchmark's figures and keep them in benchmarks/results/<name>.json."""
-    out = Path(__file__).resolve().parent / "results" / f"{name}.json"
-    out.parent.mkdir(exist_ok=True)
+def write_report(report: dict, out: Path) -> None:
+    """Print a benchmark's figures and write them to ``out``.
+
+    Runs never write into benchmarks/results/ (the committed figures quoted in notes): the
+    scripts default to benchmarks/out/, which git ignores.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
+    print(f"figures written to {out}", file=sys.stderr)
 
 
 def main() -> None:

@@ -1,9 +1,10 @@
 """Scoring throughput: a mixed batch of 2048 responses on all cores.
 
 Reports responses/s, the slowest item against its limit, timeouts, and agreement with
-the expected gold/perturbed labels. Writes benchmarks/results/score_throughput.json.
+the expected gold/perturbed labels. Writes --out (default benchmarks/out/score_throughput.json,
+git-ignored); benchmarks/results/ holds the committed figures and is never written by a run.
 
-    python benchmarks/score_throughput.py [--n 2048] [--workers N] [--reward binary]
+    python benchmarks/score_throughput.py [--n 2048] [--workers N] [--reward binary] [--out FILE]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=2048)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--reward", default="binary")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "out" / "score_throughput.json"))
     ap.add_argument("--shared", default=os.environ.get("MDRL_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
     args = ap.parse_args()
 
@@ -71,7 +73,7 @@ def main() -> None:
         "per_domain": {d: {"n": len(v), "mean_s": round(statistics.mean(v), 4), "max_s": round(max(v), 3)} for d, v in sorted(per_dom.items())},
         "goal": "2048 responses under 60 s on 2 cores, no item over its limit + 1 s",
     }
-    write_report("score_throughput", report)
+    write_report(report, Path(args.out))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ workers=("${hosts[@]:1}")
 [[ "$GPUS_PER_NODE" != 0 ]] || die "GPUS_PER_NODE is not set and nvidia-smi counts no GPU here: set it."
 need_int GPUS_PER_NODE
 
+job_env
 # How the workers (and mdrl's Ray driver) reach the head; ray.init() in veRL reads RAY_ADDRESS.
 head_addr=${HEAD_ADDR:-${hosts[0]}}
 export RAY_ADDRESS="$head_addr:$RAY_PORT"
@@ -36,12 +37,16 @@ ssh_cmd=(ssh -n "${WORDS[@]}")
 # With IMAGE, each node runs one detached container whose main process is the Ray node (hence
 # --block), on the host network so Ray's ports are the node's; `ray status` and `mdrl train` then
 # run inside the head's container through docker exec, next to its raylet.
-in_node=() on_head=() stop=(ray stop)
+# The data root, HF cache and Ray token folder are mounted at the same paths as on the host.
+in_node=() on_head=() stop=("${JOB_ENV[@]}" ray stop)
 if [[ -n "${IMAGE:-}" ]]; then
   name=${MDRL_CONTAINER:-mdrl-ray}
+  container_mounts
+  volumes=()
+  for m in "${MOUNTS[@]}"; do volumes+=(-v "$m"); done
   words DOCKER_ARGS
   in_node=(docker run -d --rm --name "$name" --gpus all --network host --ipc host
-    -v "$PWD:$PWD" -w "$PWD" "${WORDS[@]}" "$IMAGE")
+    "${volumes[@]}" -w "$PWD" "${WORDS[@]}" "$IMAGE")
   on_head=(docker exec -e "RAY_ADDRESS=$RAY_ADDRESS" "$name")
   stop=(docker stop "$name")
   RAY_BLOCK=1
@@ -76,5 +81,5 @@ ray_head_cmd
 run "${in_node[@]}" "${RAY_CMD[@]}"
 ray_worker_cmd "$head_addr"
 for node in "${workers[@]}"; do on_node "$node" "${in_node[@]}" "${RAY_CMD[@]}"; done
-wait_for_ray "${#hosts[@]}" "$RAY_ADDRESS" "${on_head[@]}"
-run "${on_head[@]}" mdrl train "cluster.nnodes=${#hosts[@]}" "cluster.gpus_per_node=$GPUS_PER_NODE" "$@"
+wait_for_ray "${#hosts[@]}" "$RAY_ADDRESS" "${on_head[@]}" "${JOB_ENV[@]}"
+run "${on_head[@]}" "${JOB_ENV[@]}" mdrl train "cluster.nnodes=${#hosts[@]}" "cluster.gpus_per_node=$GPUS_PER_NODE" "$@"

@@ -75,18 +75,19 @@ need_cmd() {
 words() { read -r -a WORDS <<<"${!1:-}"; }
 
 # ray_head_cmd / ray_worker_cmd HEAD_HOST: fill the array RAY_CMD with the `ray start` line for a
-# head or a worker, from RAY_PORT, RAY_DASHBOARD_HOST/PORT, GPUS_PER_NODE, NODE_IP and RAY_BLOCK.
+# head or a worker (after JOB_ENV: call job_env first), from RAY_PORT, RAY_DASHBOARD_HOST/PORT,
+# GPUS_PER_NODE, NODE_IP and RAY_BLOCK.
 ray_head_cmd() {
   need_int RAY_PORT
   need_int RAY_DASHBOARD_PORT
-  RAY_CMD=(ray start --head "--port=$RAY_PORT" "--dashboard-host=$RAY_DASHBOARD_HOST"
+  RAY_CMD=("${JOB_ENV[@]}" ray start --head "--port=$RAY_PORT" "--dashboard-host=$RAY_DASHBOARD_HOST"
     "--dashboard-port=$RAY_DASHBOARD_PORT")
   ray_common_args
 }
 
 ray_worker_cmd() {
   need_int RAY_PORT
-  RAY_CMD=(ray start "--address=$1:$RAY_PORT")
+  RAY_CMD=("${JOB_ENV[@]}" ray start "--address=$1:$RAY_PORT")
   ray_common_args
 }
 
@@ -127,6 +128,50 @@ wait_for_ray() {
       die "only $have of $want Ray nodes joined $addr within $RAY_WAIT_TIMEOUT s; check the ray logs (/tmp/ray) on the missing nodes."
     sleep "${RAY_WAIT_INTERVAL:-5}"
   done
+}
+
+# job_env: fill the array JOB_ENV with `env NAME=value ...`, put in front of every ray and mdrl
+# command (locally, over ssh, in a container, under srun), so each process sees the same:
+# - Ray token authentication, set explicitly either way: Ray >= 2.59 turns it on by itself where
+#   ~/.ray/auth_token exists, so nodes that disagree cannot join. RAY_AUTH_MODE=token (default)
+#   uses RAY_AUTH_TOKEN_PATH (default ~/.ray/auth_token; it must be the same file on every node,
+#   e.g. a shared home), created here (mode 600) if missing; RAY_AUTH_MODE=disabled turns it off.
+# - MDRL_DATA: the data root the catalog reads (default ./data, made absolute).
+# - HF_HOME: the Hugging Face cache, so models are downloaded once, not once per container.
+job_env() {
+  : "${RAY_AUTH_MODE:=token}" "${MDRL_DATA:=$PWD/data}" "${HF_HOME:=${HOME:-/tmp}/.cache/huggingface}"
+  [[ "$MDRL_DATA" == /* ]] || MDRL_DATA=$PWD/$MDRL_DATA
+  [[ "$HF_HOME" == /* ]] || HF_HOME=$PWD/$HF_HOME
+  JOB_ENV=(env "RAY_AUTH_MODE=$RAY_AUTH_MODE")
+  case "$RAY_AUTH_MODE" in
+    token)
+      : "${RAY_AUTH_TOKEN_PATH:=${HOME:-/tmp}/.ray/auth_token}"
+      [[ "$RAY_AUTH_TOKEN_PATH" == /* ]] || die "RAY_AUTH_TOKEN_PATH must be an absolute path, not '$RAY_AUTH_TOKEN_PATH'."
+      if ! is_dry && [[ ! -s "$RAY_AUTH_TOKEN_PATH" ]]; then
+        mkdir -p "$(dirname "$RAY_AUTH_TOKEN_PATH")"
+        (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$RAY_AUTH_TOKEN_PATH") ||
+          die "cannot write a Ray token to $RAY_AUTH_TOKEN_PATH; set RAY_AUTH_TOKEN_PATH to a writable shared path."
+      fi
+      JOB_ENV+=("RAY_AUTH_TOKEN_PATH=$RAY_AUTH_TOKEN_PATH")
+      ;;
+    disabled) ;;
+    *) die "RAY_AUTH_MODE must be token or disabled, not '$RAY_AUTH_MODE'." ;;
+  esac
+  JOB_ENV+=("MDRL_DATA=$MDRL_DATA" "HF_HOME=$HF_HOME")
+  if ! is_dry; then
+    [[ -d "$MDRL_DATA" ]] ||
+      die "MDRL_DATA=$MDRL_DATA is not a directory: fetch the data there first (mdrl data fetch data_root=$MDRL_DATA) or set MDRL_DATA."
+    mkdir -p "$HF_HOME" # created by the user, not as root by a container's bind mount
+  fi
+}
+
+# container_mounts: fill the array MOUNTS with host:container path pairs a container needs (the
+# working directory, data root, HF cache and Ray token folder), each at the same path inside.
+container_mounts() {
+  MOUNTS=("$PWD:$PWD" "$MDRL_DATA:$MDRL_DATA:ro" "$HF_HOME:$HF_HOME")
+  if [[ -n "${RAY_AUTH_TOKEN_PATH:-}" && "$RAY_AUTH_MODE" == token ]]; then
+    MOUNTS+=("$(dirname "$RAY_AUTH_TOKEN_PATH"):$(dirname "$RAY_AUTH_TOKEN_PATH"):ro")
+  fi
 }
 
 : "${RAY_PORT:=6379}" "${RAY_DASHBOARD_PORT:=8265}" "${RAY_WAIT_TIMEOUT:=600}"

@@ -9,5 +9,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 need HEAD_ADDR "give the Ray head's host name or IP, e.g. HEAD_ADDR=node0"
 need_cmd ray "install mdrl's GPU stack or run this inside the image (docker/Dockerfile)"
+job_env
 ray_worker_cmd "$HEAD_ADDR"
 run "${RAY_CMD[@]}" "$@"

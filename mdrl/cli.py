@@ -22,7 +22,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("mdrl.jobs.train:run", "prepare, then train with veRL (GPU) or TRL (local); dry_run=true prints the veRL config"),
     "eval": ("mdrl.jobs.eval:run", "generate and score benchmark responses into a per-sample results parquet (resumable)"),
     "analyze": ("mdrl.jobs.analyze:run", "pass@k with CIs, transfer matrix, synergy, coverage, perplexity, plots and tables"),
+    "data": ("mdrl.jobs.data_fetch:run", "'mdrl data fetch [sources=...] [data_root=...]': download the released data files, checked and resumable"),
 }
+
+# commands whose first bare word is an action: `mdrl data fetch ...` = `mdrl data action=fetch ...`
+VERB_COMMANDS = {"data"}
 
 
 from mdrl.errors import UserError  # noqa: E402  (re-exported for the jobs)
@@ -110,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mdrl: unknown command '{command}' (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
     task = _load(COMMANDS[command][0])
+    if command in VERB_COMMANDS and rest and "=" not in rest[0] and not rest[0].startswith("-"):
+        rest = [f"action={rest[0]}", *rest[1:]]
     multirun = any(a in ("-m", "--multirun") for a in rest)
     overrides = [a for a in rest if not a.startswith("-") and "=" in a]
     try:

@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 SCRIPTS = sorted(DOCKER.glob("*.sh")) + sorted(DOCKER.glob("slurm/*.sh")) + [DOCKER / "slurm" / "train.sbatch"]
 
-HEAD = "ray start --head --port=6379 --dashboard-host=127.0.0.1 --dashboard-port=8265"
+# What every ray/mdrl command is run under (tests fix the paths; see sh()): Ray's token auth set
+# explicitly, the data root and the Hugging Face cache.
+DATA, HF, TOKEN = "/data/mdrl", "/hf", "/secrets/ray/token"
+ENV = f"env RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH={TOKEN} MDRL_DATA={DATA} HF_HOME={HF}"
+HEAD = f"{ENV} ray start --head --port=6379 --dashboard-host=127.0.0.1 --dashboard-port=8265"
 # `ray status` of a 2-node cluster, in the format of Ray 2.x (one node listed as Idle, as
 # newer autoscalers do); the Pending node must not count.
 RAY_STATUS_2 = """======== Autoscaler status: 2026-11-22 18:58:12 ========
@@ -44,6 +48,7 @@ def sh(script: str, *args: str, env: dict[str, str] | None = None, dry: bool = T
     full = {"PATH": f"{path_prefix}:{path}" if path_prefix else path, "HOME": os.environ.get("HOME", "/tmp"), "LC_ALL": "C"}
     if dry:
         full["DRY_RUN"] = "1"
+    full.update({"MDRL_DATA": DATA, "HF_HOME": HF, "RAY_AUTH_TOKEN_PATH": TOKEN})
     full.update(env or {})
     return subprocess.run(["bash", str(DOCKER / script), *args], env=full, capture_output=True, text=True, timeout=30)
 
@@ -79,7 +84,7 @@ PASSTHROUGH = ("mixture=math,code", "experiment=my run", "trainer.note=it's")
 
 
 def train_line(nnodes: int, gpus: int, *extra: str, prefix: str = "") -> str:
-    return prefix + shlex.join(["mdrl", "train", f"cluster.nnodes={nnodes}", f"cluster.gpus_per_node={gpus}", *extra])
+    return prefix + ENV + " " + shlex.join(["mdrl", "train", f"cluster.nnodes={nnodes}", f"cluster.gpus_per_node={gpus}", *extra])
 
 
 # ---------------------------------------------------------------- ray_head.sh / ray_worker.sh
@@ -93,14 +98,14 @@ def test_ray_head_env_and_extra_args():
     env = {"RAY_PORT": "6380", "RAY_DASHBOARD_PORT": "9000", "RAY_DASHBOARD_HOST": "0.0.0.0",
            "GPUS_PER_NODE": "4", "NODE_IP": "10.0.0.1", "RAY_BLOCK": "1"}
     assert plan("ray_head.sh", "--num-cpus=32", "--temp-dir=/tmp/my ray", env=env) == [
-        "ray start --head --port=6380 --dashboard-host=0.0.0.0 --dashboard-port=9000 --num-gpus=4 "
+        f"{ENV} ray start --head --port=6380 --dashboard-host=0.0.0.0 --dashboard-port=9000 --num-gpus=4 "
         "--node-ip-address=10.0.0.1 --block --num-cpus=32 '--temp-dir=/tmp/my ray'"
     ]
 
 
 def test_ray_worker_joins_head():
     assert plan("ray_worker.sh", env={"HEAD_ADDR": "node0", "RAY_PORT": "7000", "GPUS_PER_NODE": "8"}) == [
-        "ray start --address=node0:7000 --num-gpus=8"
+        f"{ENV} ray start --address=node0:7000 --num-gpus=8"
     ]
 
 
@@ -128,16 +133,16 @@ def test_multinode_plain(tmp_path):
     ssh = "ssh -n -o BatchMode=yes"
     assert lines == [
         f"{HEAD} --num-gpus=8",
-        f"{ssh} n1 'ray start --address=n0:6379 --num-gpus=8'",
-        f"{ssh} n2 'ray start --address=n0:6379 --num-gpus=8'",
-        "ray status --address=n0:6379",
+        f"{ssh} n1 '{ENV} ray start --address=n0:6379 --num-gpus=8'",
+        f"{ssh} n2 '{ENV} ray start --address=n0:6379 --num-gpus=8'",
+        f"{ENV} ray status --address=n0:6379",
         train_line(3, 8, *PASSTHROUGH),
-        f"{ssh} n1 'ray stop'",
-        f"{ssh} n2 'ray stop'",
-        "ray stop",
+        f"{ssh} n1 '{ENV} ray stop'",
+        f"{ssh} n2 '{ENV} ray stop'",
+        f"{ENV} ray stop",
     ]
     # The passthrough survives the shell intact.
-    assert shlex.split(lines[4])[4:] == list(PASSTHROUGH)
+    assert shlex.split(lines[4])[9:] == list(PASSTHROUGH)
 
 
 def test_multinode_hostfile_head_addr_and_ssh_opts(tmp_path):
@@ -148,15 +153,15 @@ def test_multinode_hostfile_head_addr_and_ssh_opts(tmp_path):
     lines = plan("launch_multinode.sh", "mixture=math", env=env)
     assert lines == [
         f"{HEAD.replace('6379', '6400')} --num-gpus=4",
-        "ssh -n -p 2222 w1 'source ~/venv/bin/activate && ray start --address=10.0.0.1:6400 --num-gpus=4'",
-        "ray status --address=10.0.0.1:6400",
+        f"ssh -n -p 2222 w1 'source ~/venv/bin/activate && {ENV} ray start --address=10.0.0.1:6400 --num-gpus=4'",
+        f"{ENV} ray status --address=10.0.0.1:6400",
         train_line(2, 4, "mixture=math"),
     ]
 
 
 def test_multinode_single_node_needs_no_ssh():
     assert plan("launch_multinode.sh", env={"NODES": "localhost", "GPUS_PER_NODE": "1"}) == [
-        f"{HEAD} --num-gpus=1", "ray status --address=localhost:6379", train_line(1, 1), "ray stop"]
+        f"{HEAD} --num-gpus=1", f"{ENV} ray status --address=localhost:6379", train_line(1, 1), f"{ENV} ray stop"]
 
 
 def test_multinode_docker_image(tmp_path):
@@ -165,12 +170,14 @@ def test_multinode_docker_image(tmp_path):
     assert r.returncode == 0, r.stderr
     lines = [shlex.split(line[2:]) for line in r.stdout.splitlines()]
     cwd = os.getcwd()  # inherited by the script, which mounts it at the same path
+    # the working directory, data root (read-only), HF cache and token folder, each at its own path
+    mounts = ["-v", f"{cwd}:{cwd}", "-v", f"{DATA}:{DATA}:ro", "-v", f"{HF}:{HF}", "-v", "/secrets/ray:/secrets/ray:ro"]
     container = ["docker", "run", "-d", "--rm", "--name", "mdrl-ray", "--gpus", "all", "--network", "host",
-                 "--ipc", "host", "-v", f"{cwd}:{cwd}", "-w", cwd, "-v", "/data:/data", "-e", "HF_HOME=/data/hf", "mdrl:1"]
-    exec_head = ["docker", "exec", "-e", "RAY_ADDRESS=n0:6379", "mdrl-ray"]
+                 "--ipc", "host", *mounts, "-w", cwd, "-v", "/data:/data", "-e", "HF_HOME=/data/hf", "mdrl:1"]
+    exec_head = ["docker", "exec", "-e", "RAY_ADDRESS=n0:6379", "mdrl-ray", *shlex.split(ENV)]
     assert lines[0] == container + shlex.split(HEAD) + ["--num-gpus=8", "--block"]
     assert lines[1][:4] == ["ssh", "-n", "-o", "BatchMode=yes"] and lines[1][4] == "n1"
-    assert shlex.split(lines[1][5]) == container + ["ray", "start", "--address=n0:6379", "--num-gpus=8", "--block"]
+    assert shlex.split(lines[1][5]) == container + shlex.split(ENV) + ["ray", "start", "--address=n0:6379", "--num-gpus=8", "--block"]
     assert lines[2] == exec_head + ["ray", "status", "--address=n0:6379"]
     assert lines[3] == exec_head + ["mdrl", "train", "cluster.nnodes=2", "cluster.gpus_per_node=8", "mixture=math,code"]
     assert lines[4] == ["ssh", "-n", "-o", "BatchMode=yes", "n1", "docker stop mdrl-ray"]
@@ -209,7 +216,9 @@ def _fake_cluster(tmp_path: Path, status: str, mdrl_rc: int = 0) -> tuple[Path, 
     stub(bin_dir, "ray", f'[[ "$1" == status ]] && cat {shlex.quote(str(tmp_path / "status"))}; exit 0')
     stub(bin_dir, "ssh", "exit 0")
     stub(bin_dir, "mdrl", f"exit {mdrl_rc}")
-    return bin_dir, {"STUB_LOG": str(tmp_path / "log"), "NODES": "n0 n1", "GPUS_PER_NODE": "8", "RAY_WAIT_INTERVAL": "0"}
+    (tmp_path / "data").mkdir()
+    return bin_dir, {"STUB_LOG": str(tmp_path / "log"), "NODES": "n0 n1", "GPUS_PER_NODE": "8", "RAY_WAIT_INTERVAL": "0",
+                     "MDRL_DATA": str(tmp_path / "data"), "HF_HOME": str(tmp_path / "hf"), "RAY_AUTH_TOKEN_PATH": str(tmp_path / "ray" / "token")}
 
 
 def test_multinode_real_run_against_stubs(tmp_path):
@@ -219,14 +228,19 @@ def test_multinode_real_run_against_stubs(tmp_path):
     r = sh("launch_multinode.sh", "mixture=math,code", "experiment=my run", dry=False, env=env, path_prefix=bin_dir)
     assert r.returncode == 3, r.stderr
     calls = (tmp_path / "log").read_text().splitlines()
+    env_ = f"env RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH={tmp_path}/ray/token MDRL_DATA={tmp_path}/data HF_HOME={tmp_path}/hf"
+    # the stubs are reached through `env`, which logs nothing: the argv after it is what ran
     assert [shlex.split(c) for c in calls] == [
-        shlex.split(f"{HEAD} --num-gpus=8"),
-        ["ssh", "-n", "-o", "BatchMode=yes", "n1", "ray start --address=n0:6379 --num-gpus=8"],
+        shlex.split(HEAD.replace(ENV + " ", "")) + ["--num-gpus=8"],
+        ["ssh", "-n", "-o", "BatchMode=yes", "n1", f"{env_} ray start --address=n0:6379 --num-gpus=8"],
         ["ray", "status", "--address=n0:6379"],
         ["mdrl", "train", "cluster.nnodes=2", "cluster.gpus_per_node=8", "mixture=math,code", "experiment=my run"],
-        ["ssh", "-n", "-o", "BatchMode=yes", "n1", "ray stop"],
+        ["ssh", "-n", "-o", "BatchMode=yes", "n1", f"{env_} ray stop"],
         ["ray", "stop"],
     ]
+    # a Ray token was created for the cluster, readable by its owner only
+    token = tmp_path / "ray" / "token"
+    assert len(token.read_text()) == 64 and oct(token.stat().st_mode & 0o777) == "0o600"
 
 
 def test_multinode_times_out_when_nodes_are_missing(tmp_path):
@@ -249,10 +263,10 @@ def test_sbatch_plain():
     step = "srun --nodes=1 --ntasks=1 -w"
     assert lines == [
         f"{step} gpu1 {HEAD} --num-gpus=8 --block",
-        "ray status --address=gpu1:6379",
-        f"{step} gpu2 ray start --address=gpu1:6379 --num-gpus=8 --block",
-        f"{step} gpu3 ray start --address=gpu1:6379 --num-gpus=8 --block",
-        "ray status --address=gpu1:6379",
+        f"{ENV} ray status --address=gpu1:6379",
+        f"{step} gpu2 {ENV} ray start --address=gpu1:6379 --num-gpus=8 --block",
+        f"{step} gpu3 {ENV} ray start --address=gpu1:6379 --num-gpus=8 --block",
+        f"{ENV} ray status --address=gpu1:6379",
         train_line(3, 8, *PASSTHROUGH),
     ]
 
@@ -264,10 +278,10 @@ def test_sbatch_in_container_with_srun_args():
     step = "srun --nodes=1 --ntasks=1 --overlap --cpus-per-task=64 -w"
     assert plan("slurm/train.sbatch", "mixture=math,code", env=env) == [
         f"{step} gpu1 {c} {HEAD.replace('6379', '6390')} --num-gpus=8 --block",
-        f"{c} ray status --address=10.1.0.1:6390",
-        f"{step} gpu2 {c} ray start --address=10.1.0.1:6390 --num-gpus=8 --block",
-        f"{step} gpu3 {c} ray start --address=10.1.0.1:6390 --num-gpus=8 --block",
-        f"{c} ray status --address=10.1.0.1:6390",
+        f"{c} {ENV} ray status --address=10.1.0.1:6390",
+        f"{step} gpu2 {c} {ENV} ray start --address=10.1.0.1:6390 --num-gpus=8 --block",
+        f"{step} gpu3 {c} {ENV} ray start --address=10.1.0.1:6390 --num-gpus=8 --block",
+        f"{c} {ENV} ray status --address=10.1.0.1:6390",
         train_line(3, 8, "mixture=math,code", prefix=f"{c} "),
     ]
 
@@ -286,7 +300,7 @@ def test_sbatch_expands_nodelist_with_scontrol(tmp_path):
     stub(tmp_path / "bin", "scontrol", "printf 'gpu01\\ngpu02\\n'")
     env = {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_JOB_NUM_NODES": "2", "SLURM_GPUS_ON_NODE": "8", "STUB_LOG": str(tmp_path / "log")}
     lines = plan("slurm/train.sbatch", env=env, path_prefix=tmp_path / "bin")
-    assert lines[2] == "srun --nodes=1 --ntasks=1 -w gpu02 ray start --address=gpu01:6379 --num-gpus=8 --block"
+    assert lines[2] == f"srun --nodes=1 --ntasks=1 -w gpu02 {ENV} ray start --address=gpu01:6379 --num-gpus=8 --block"
     assert (tmp_path / "log").read_text() == "scontrol show hostnames gpu\\[01-02\\] \n"
 
 
@@ -310,12 +324,56 @@ def test_sbatch_finds_lib_from_a_spooled_copy(tmp_path):
     """SLURM runs a copy of the batch script from its spool dir: lib.sh comes from SLURM_SUBMIT_DIR."""
     spooled = tmp_path / "slurm_script"
     shutil.copy(DOCKER / "slurm" / "train.sbatch", spooled)
-    env = {**os.environ, "DRY_RUN": "1", **SLURM, "SLURM_SUBMIT_DIR": str(ROOT)}
+    env = {**os.environ, "DRY_RUN": "1", **SLURM, "SLURM_SUBMIT_DIR": str(ROOT), "MDRL_DATA": DATA, "HF_HOME": HF, "RAY_AUTH_TOKEN_PATH": TOKEN}
     r = subprocess.run(["bash", str(spooled), "mixture=math"], env=env, capture_output=True, text=True, timeout=30, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[-1] == "+ " + train_line(3, 8, "mixture=math")
     r = subprocess.run(["bash", str(spooled)], env={**env, "SLURM_SUBMIT_DIR": str(tmp_path)}, capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "docker/lib.sh not found" in r.stderr
+
+
+def test_sbatch_refuses_docker_under_srun():
+    for cmd in ("docker run --rm --gpus all mdrl:latest", "podman run mdrl:latest"):
+        err = fails("slurm/train.sbatch", env={**SLURM, "CONTAINER_CMD": cmd})
+        assert "escape SLURM's cgroups and outlive a cancelled job" in err and "CONTAINER_IMAGE" in err
+
+
+def test_sbatch_with_pyxis_image_keeps_everything_in_job_steps():
+    env = {**SLURM, "CONTAINER_IMAGE": "/shared/mdrl.sqsh"}
+    r = sh("slurm/train.sbatch", "mixture=math", env=env)
+    assert r.returncode == 0, r.stderr
+    lines = [shlex.split(line[2:]) for line in r.stdout.splitlines()]
+    cwd = os.getcwd()
+    pyxis = ["--container-image=/shared/mdrl.sqsh", f"--container-mounts={cwd}:{cwd},{DATA}:{DATA}:ro,{HF}:{HF},/secrets/ray:/secrets/ray:ro",
+             f"--container-workdir={cwd}"]
+    assert lines[0] == ["srun", "--nodes=1", "--ntasks=1", *pyxis, "-w", "gpu1", *shlex.split(HEAD), "--num-gpus=8", "--block"]
+    in_job = ["srun", "--overlap", "--nodes=1", "--ntasks=1", "-w", "gpu1", *pyxis]
+    assert lines[1] == in_job + shlex.split(ENV) + ["ray", "status", "--address=gpu1:6379"]
+    assert lines[-1] == in_job + shlex.split(train_line(3, 8, "mixture=math"))
+    assert all(line[0] in ("srun",) for line in lines)  # no process outside a job step but the batch script
+    err = fails("slurm/train.sbatch", env={**env, "CONTAINER_CMD": "apptainer exec x.sif"})
+    assert "not both" in err
+
+
+def test_container_mounts_are_absolute_and_cover_data_cache_and_token():
+    """What containers get mounted (docker -v, pyxis --container-mounts, APPTAINER_BIND)."""
+    script = "source docker/lib.sh; DRY_RUN=1; job_env; container_mounts; printf '%s\\n' \"${MOUNTS[@]}\""
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, env={"PATH": os.environ["PATH"], "HOME": "/home/u", "MDRL_DATA": "rel/data", "HF_HOME": HF},
+                         capture_output=True, text=True, timeout=30).stdout.split()
+    assert out == [f"{ROOT}:{ROOT}", f"{ROOT}/rel/data:{ROOT}/rel/data:ro", f"{HF}:{HF}", "/home/u/.ray:/home/u/.ray:ro"]
+
+
+def test_ray_auth_disabled_on_request_and_bad_mode_refused():
+    lines = plan("ray_head.sh", env={"RAY_AUTH_MODE": "disabled"})
+    assert lines == [HEAD.replace(f" RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH={TOKEN}", " RAY_AUTH_MODE=disabled")]
+    assert "RAY_AUTH_MODE must be token or disabled" in fails("ray_head.sh", env={"RAY_AUTH_MODE": "on"})
+
+
+def test_real_launch_needs_the_data_root(tmp_path):
+    bin_dir, env = _fake_cluster(tmp_path, RAY_STATUS_2)
+    r = sh("launch_multinode.sh", dry=False, env={**env, "MDRL_DATA": str(tmp_path / "nodata")}, path_prefix=bin_dir)
+    assert r.returncode == 2 and "is not a directory: fetch the data there first (mdrl data fetch data_root=" in r.stderr
+    assert not (tmp_path / "log").exists() or "ray start" not in (tmp_path / "log").read_text()
 
 
 def test_slurm_launch_submits():
@@ -355,11 +413,16 @@ def test_dockerfile_copies_every_package_dir():
 def test_dockerfile_verl_matches_pyproject():
     specifiers = pytest.importorskip("packaging.specifiers")
     verl = re.search(r"^ARG VERL_VERSION=(\S+)$", _dockerfile(), re.M).group(1)
-    (spec,) = [d[len("verl"):] for d in _pyproject()["project"]["dependencies"] if re.match(r"verl\b", d)]
+    (spec,) = [re.sub(r"^verl(\[[^]]*\])?", "", d) for d in _pyproject()["project"]["dependencies"] if re.match(r"verl\b", d)]
     assert verl in specifiers.SpecifierSet(spec), (verl, spec)
     base = re.search(r"^ARG BASE_IMAGE=(\S+)$", _dockerfile(), re.M).group(1)
     assert re.fullmatch(r"verlai/verl:vllm\d+\.\w+", base), base
     assert re.search(r'^CMD \["mdrl"\]$', _dockerfile(), re.M)
+    # the image installs mdrl's [gpu] extra (veRL's tested [vllm] stack) and checks the trainer imports
+    (gpu,) = _pyproject()["project"]["optional-dependencies"]["gpu"]
+    assert gpu.replace("0.9.1", "${VERL_VERSION}") in _dockerfile()
+    assert "import mdrl, verl, transfer_queue, verl.trainer.main_ppo" in _dockerfile()
+    assert re.search(r"HF_HOME=/workspace/\.cache/huggingface", _dockerfile()) and "MDRL_DATA=/data" in _dockerfile()
 
 
 # ---------------------------------------------------------------- linters

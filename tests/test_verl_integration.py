@@ -122,7 +122,7 @@ def test_every_mixture_and_algorithm_passes_verls_validation(mixture, algorithm,
     vcfg = verl_config.build(cfg, [str(tmp_path / "train.parquet")], str(tmp_path / "val.parquet"), tiny_model)
     verl_config.validate(vcfg)
     assert vcfg.algorithm.adv_estimator == cfg.algorithm.adv_estimator
-    assert vcfg.reward.custom_reward_function.path == verl_config.reward_hook_path()
+    assert vcfg.reward.custom_reward_function.path == "pkg://mdrl.scoring.verl_reward"
     assert vcfg.reward.custom_reward_function.reward_kwargs.scheme == cfg.reward.scheme
     assert vcfg.critic.enable == bool(cfg.algorithm.use_critic)
     assert vcfg.actor_rollout_ref.actor.optim.lr == cfg.algorithm.lr
@@ -264,6 +264,7 @@ def test_auto_backend_says_trl_without_gpu_and_vllm():
         pytest.skip("a GPU is present")
     backend, why = choose_backend("auto")
     assert backend == "trl" and "a GPU" in why and "TRL" in why
-    assert choose_backend("verl") == ("verl", "requested")
+    with pytest.raises(UserError, match="backend=verl needs a CUDA GPU and vLLM"):
+        choose_backend("verl")  # asked for explicitly, it refuses rather than fail a minute in
     with pytest.raises(UserError):
         choose_backend("jax")

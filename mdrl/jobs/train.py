@@ -34,6 +34,9 @@ def choose_backend(requested: str) -> tuple[str, str]:
     if requested == "trl":
         return "trl", "requested"
     if requested == "verl":
+        if not (gpu and vllm):
+            missing = " and ".join(x for x, ok in (("no CUDA GPU is visible", gpu), ("vLLM is not installed", vllm)) if not ok)
+            raise UserError(f"backend=verl needs a CUDA GPU and vLLM, but {missing} (install the GPU stack with pip install -e '.[gpu]' on a GPU machine, or use backend=trl)")
         return "verl", "requested"
     if requested != "auto":
         raise UserError(f"backend must be auto, verl or trl, not {requested!r}")
@@ -57,12 +60,17 @@ def run(cfg: DictConfig) -> dict:
     _warn_template(cfg)
     if cfg.dry_run:
         data_dir = run_dir / "data"
-        vcfg = verl_config.build(cfg, [str(data_dir / "train.parquet")], str(data_dir / "val.parquet"), _model_path(cfg, run_dir, dry=True))
+        model = _model_path(cfg, run_dir, dry=True)
+        vcfg = verl_config.build(cfg, [str(data_dir / "train.parquet")], str(data_dir / "val.parquet"), model)
+        _check_layout(cfg, vcfg, model)
         verl_config.validate(vcfg)
         print(OmegaConf.to_yaml(vcfg))
         return {"dry_run": True}
     backend, why = choose_backend(str(cfg.backend))
     log(f"backend: {backend} ({why})")
+    if backend == "verl":  # a layout that cannot work is refused before any data is prepared
+        planned = _model_path(cfg, run_dir, dry=True)
+        _check_layout(cfg, verl_config.build(cfg, [str(run_dir / "data" / "train.parquet")], None, planned), planned)
     manifest = prepare(cfg, run_dir / "data")
     log(f"data: {manifest['rows_per_domain']} train rows per domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
@@ -74,6 +82,16 @@ def run(cfg: DictConfig) -> dict:
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     log(f"done: {json.dumps({k: summary[k] for k in summary if k != 'provenance'}, default=str)}")
     return summary
+
+
+def _check_layout(cfg: DictConfig, vcfg: DictConfig, model: str) -> None:
+    """Refuse GPU layouts veRL cannot roll out on, and models that cannot fit (one sentence)."""
+    from mdrl.jobs import gpu_layout
+
+    gpus = gpu_layout.resolve(cfg.cluster)
+    if gpus.note:
+        log(gpus.note)
+    gpu_layout.check(vcfg, gpu_layout.count_params(cfg.model, model), gpus.memory_gb)
 
 
 def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: list[str] | None = None) -> str:
@@ -132,6 +150,7 @@ def _train_verl(cfg: DictConfig, run_dir: Path, manifest: dict, verl_config) -> 
     for i, train_file in enumerate(manifest["train_files"]):
         stage_dir = run_dir if len(manifest["train_files"]) == 1 else run_dir / f"stage{i}"
         vcfg = verl_config.build(cfg, [train_file], manifest["val_file"], model, stage_dir)
+        _check_layout(cfg, vcfg, model)
         verl_config.validate(vcfg)
         cfg_path = stage_dir / "verl_config.yaml"
         stage_dir.mkdir(parents=True, exist_ok=True)
@@ -144,5 +163,11 @@ def _train_verl(cfg: DictConfig, run_dir: Path, manifest: dict, verl_config) -> 
         results.append(str(cfg_path))
         # policy refresh: the next stage starts from this stage's weights with a new
         # reference model and optimizer (a new veRL job does exactly that)
-        model = verl_config.latest_hf_checkpoint(stage_dir) or model
+        if i + 1 < len(manifest["train_files"]):
+            nxt = verl_config.latest_hf_checkpoint(stage_dir)
+            if nxt is None:
+                raise UserError(f"stage {i} saved no checkpoint under {stage_dir / 'checkpoints'}, so stage {i + 1} cannot start from it (set algorithm.save_freq to a positive step count)")
+            model = nxt
+        else:
+            model = verl_config.latest_hf_checkpoint(stage_dir) or model
     return {"verl_configs": results, "final_model": model}

@@ -53,17 +53,29 @@ def _verl_defaults() -> DictConfig:
             GlobalHydra.instance().initialize(saved)
 
 
-def reward_hook_path() -> str:
-    from mdrl.scoring import verl_reward
+# By module, not by file: veRL's scoring actors run on every node and import it from their
+# own install, and a saved verl_config.yaml relaunches from any install (veRL's load_module).
+REWARD_HOOK = "pkg://mdrl.scoring.verl_reward"
+# veRL 0.9.1 writes actor/huggingface/ with config and tokenizer only unless hf_model is
+# saved too; the next curriculum stage and evaluation load the weights from there.
+ACTOR_SAVE_CONTENTS = ["model", "optimizer", "extra", "hf_model"]
 
-    return str(Path(verl_reward.__file__).resolve())
+
+def reward_hook_path() -> str:
+    return REWARD_HOOK
 
 
 def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, model_path: str, out_dir: Path | None = None) -> dict[str, Any]:
     """The veRL keys an mdrl experiment sets, as {dotted.key: value}."""
+    from mdrl.jobs.gpu_layout import resolve
+
     a, m, c, t = cfg.algorithm, cfg.model, cfg.cluster, cfg.template
     out_dir = out_dir or Path(str(cfg.run_dir))
     reward = OmegaConf.to_container(cfg.reward, resolve=True)
+    gpus = resolve(c)
+    scoring_actors = int(c.get("scoring_actors") or 8)
+    # veRL places its scoring actors round-robin over the nodes (RewardLoopManager)
+    actors_per_node = -(-scoring_actors // int(c.nnodes))
     s: dict[str, Any] = {
         "data.train_files": list(train_files),
         "data.val_files": [val_file] if val_file else list(train_files),
@@ -109,10 +121,17 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "critic.ppo_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
         "reward.custom_reward_function.path": reward_hook_path(),
         "reward.custom_reward_function.name": "compute_score",
-        "reward.custom_reward_function.reward_kwargs": {k: reward[k] for k in SETTING_KEYS},
+        "reward.custom_reward_function.reward_kwargs": {
+            **{k: reward[k] for k in SETTING_KEYS},
+            "workers": c.get("scoring_workers"),
+            "actors_per_node": actors_per_node,
+        },
+        "reward.num_workers": scoring_actors,
+        "actor_rollout_ref.rollout.tensor_model_parallel_size": int(m.get("rollout_tp") or 2),
+        "actor_rollout_ref.actor.checkpoint.save_contents": list(ACTOR_SAVE_CONTENTS),
         "reward.reward_manager.name": "dapo" if a.overlong_buffer.enable else "naive",
         "trainer.nnodes": c.nnodes,
-        "trainer.n_gpus_per_node": c.gpus_per_node,
+        "trainer.n_gpus_per_node": gpus.per_node,
         "trainer.logger": list(c.logger),
         "trainer.project_name": c.project,
         "trainer.experiment_name": c.experiment,
@@ -151,11 +170,47 @@ def build(cfg: DictConfig, train_files: list[str], val_file: str | None, model_p
     return vcfg
 
 
+def _has_model_config(path: str) -> bool:
+    return (Path(str(path)).expanduser() / "config.json").is_file()
+
+
+@functools.lru_cache(maxsize=1)
+def _stand_in_model() -> str:
+    """A tiny local model (config + tokenizer), built offline once per process.
+
+    veRL's critic config loads its model's config and tokenizer while it is validated; a
+    dry run must work without network and before mdrl builds the run's own model, so the
+    critic's settings are checked against this stand-in (the printed config keeps the
+    real path, which veRL reads when training starts).
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    from mdrl.jobs.tiny_model import ensure_tiny_model
+
+    root = Path(tempfile.mkdtemp(prefix="mdrl-dry-run-model-"))
+    atexit.register(shutil.rmtree, root, True)
+    build = {"vocab_size": 300, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 256, "seed": 0}
+    texts = ["A conversation between User and Assistant. <think> 1 + 2 = 3 </think> <answer> 3 </answer>"] * 8
+    return ensure_tiny_model({"path": None, "build": build}, texts, root / "model")
+
+
 def validate(vcfg: DictConfig) -> None:
     """Run veRL's own checks (validate_config, the advantage-estimator registry, dataclasses)."""
     from verl.trainer.ppo.core_algos import get_adv_estimator_fn
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    if need_critic(vcfg) and not _has_model_config(vcfg.critic.model.path):
+        # not there yet (a dry run of a model mdrl builds) or on the Hub (offline): check the
+        # critic's settings against a local stand-in rather than fetch or fail
+        vcfg = copy.deepcopy(vcfg)
+        with open_dict(vcfg):
+            vcfg.critic.model.path = _stand_in_model()
+            for key in ("tokenizer_path", "hf_config_path"):
+                if key in vcfg.critic.model:
+                    vcfg.critic.model[key] = None
 
     est = vcfg.algorithm.adv_estimator
     # veRL splits each step's batch into mini-batches without checking that they divide it:
@@ -185,7 +240,28 @@ def launch_command(cfg_path: Path) -> list[str]:
     return [sys.executable, "-m", "verl.trainer.main_ppo", f"--config-path={cfg_path.parent}", f"--config-name={cfg_path.stem}"]
 
 
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
 def latest_hf_checkpoint(stage_dir: Path) -> str | None:
-    """The newest HF-format actor checkpoint veRL wrote under ``stage_dir``, if any."""
-    found = sorted(glob.glob(str(stage_dir / "checkpoints" / "global_step_*" / "actor" / "huggingface")), key=lambda p: int(p.split("global_step_")[1].split("/")[0]))
-    return found[-1] if found else None
+    """The newest actor checkpoint veRL wrote under ``stage_dir`` in HF format, with weights.
+
+    The step is the one veRL's tracker file names (``latest_checkpointed_iteration.txt``),
+    else the highest ``global_step_*``. None when the stage saved no checkpoint; a
+    checkpoint whose ``huggingface/`` folder holds no weights (hf_model not saved) is an
+    error, since the next stage would silently start from config and tokenizer alone.
+    """
+    root = stage_dir / "checkpoints"
+    tracker = root / "latest_checkpointed_iteration.txt"
+    step_dir = None
+    if tracker.is_file() and tracker.read_text().strip().isdigit():
+        step_dir = root / f"global_step_{int(tracker.read_text().strip())}"
+    if step_dir is None or not step_dir.is_dir():
+        steps = sorted(glob.glob(str(root / "global_step_*")), key=lambda p: int(p.rsplit("global_step_", 1)[1]) if p.rsplit("global_step_", 1)[1].isdigit() else -1)
+        step_dir = Path(steps[-1]) if steps else None
+    if step_dir is None:
+        return None
+    hf = step_dir / "actor" / "huggingface"
+    if not any((hf / f).is_file() for f in WEIGHT_FILES):
+        raise UserError(f"{hf} holds no model weights (veRL saves them only with 'hf_model' in actor.checkpoint.save_contents), so the next stage cannot start from this one")
+    return str(hf)
