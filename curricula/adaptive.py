@@ -104,7 +104,12 @@ class AdaptiveCurriculum:
                 self.domains[name].window = deque(float(x) for x in s.get("window", []))
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> "AdaptiveCurriculum":
-        """From ``conf/curriculum/adaptive.yaml``'s keys (band, min_samples, step, domains)."""
+    def from_config(cls, cfg: Mapping[str, Any], present: Iterable[str] | None = None) -> "AdaptiveCurriculum":
+        """From ``conf/curriculum/adaptive.yaml``'s keys (band, min_samples, step, domains),
+        keeping only the domains in ``present`` (those the training rows hold) when given."""
         band = cfg.get("band") or [0.3, 0.7]
-        return cls(cfg.get("domains") or {}, low=band[0], high=band[1], min_samples=int(cfg.get("min_samples", 16)), step=int(cfg.get("step", 1)))
+        domains = dict(cfg.get("domains") or {})
+        if present is not None:
+            keep = set(present)
+            domains = {d: spec for d, spec in domains.items() if d in keep}
+        return cls(domains, low=band[0], high=band[1], min_samples=int(cfg.get("min_samples", 16)), step=int(cfg.get("step", 1)))

@@ -63,7 +63,7 @@ class CurriculumDataset(RLHFDataset):
         domains = [i.get("domain", "") for i in infos]
         diffs = [float(i.get("difficulty") or 0.0) for i in infos]
         if mode == "adaptive":
-            self.adaptive = AdaptiveCurriculum.from_config(spec.get("adaptive") or {})
+            self.adaptive = AdaptiveCurriculum.from_config(spec.get("adaptive") or {}, domains)
         self.index = CurriculumIndex(domains, diffs, mode, self.adaptive, reverse=bool(spec.get("reverse", False)))
 
     def __getitem__(self, item):

@@ -189,3 +189,27 @@ def test_trl_dataloader_keeps_the_easy_to_hard_order(tiny_model, tmp_path):
     assert draws[::2] == draws[1::2] and draws[::2] == sorted([5, 2, 4, 3, 2, 5, 3, 4])
     shuffled = _trl_draws(tiny_model, tmp_path, "none")
     assert sorted(shuffled[::2]) == sorted(draws[::2]) and shuffled[::2] != sorted(shuffled[::2])
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the CPU path")
+def test_adaptive_curriculum_end_to_end_on_trl(tmp_path, capsys):
+    """The tiny untrained model passes nothing, so CountDown's difficulty drops from the start
+    level to the bottom, and the rows TRL draws follow one batch later (accelerate's look-ahead)."""
+    from mdrl.cli import main
+
+    run = tmp_path / "run"
+    rc = main(["train", "curriculum=adaptive", "curriculum.domains.countdown.levels=[2,3,4]", "curriculum.domains.countdown.start=3",
+               "curriculum.domains.countdown.rows_per_level=16", "curriculum.min_samples=8", "trl.sft_steps=0", "trl.prompts_per_step=2",
+               "trl.num_generations=4", "trl.max_completion_length=8", "trl.max_steps=4", "trl.save_steps=2", "mixture.val_rows=4", f"hydra.run.dir={run}"])
+    assert rc == 0, capsys.readouterr().err[-3000:]
+    manifest = json.loads((run / "data" / "manifest.json").read_text())
+    assert sorted(manifest["rows"]) == ["countdown3@2", "countdown3@3", "countdown3@4"]
+    log = [json.loads(l) for l in (run / "trl" / "curriculum.jsonl").read_text().splitlines()]
+    assert len(log) == 4
+    assert log[0]["rows_by_level"] == {"countdown@3.0": 8} and log[0]["moves"] == {"countdown": 2}
+    assert log[-1]["rows_by_level"] == {"countdown@2.0": 8} and all(l["levels"] == {"countdown": 2} for l in log)
+    metrics = [json.loads(l) for l in (run / "trl" / "metrics.jsonl").read_text().splitlines()]
+    levels = [m["curriculum/countdown/level"] for m in metrics if m.get("phase") == "grpo" and "reward" in m]
+    assert levels == [2.0] * 4 and not any("curriculum/kk/level" in m for m in metrics)  # only domains the data holds
+    state = json.loads((run / "trl" / "curriculum_state.json").read_text())
+    assert state["updates"] == 4 and state["history"][0]["from"] == 3 and state["history"][0]["to"] == 2

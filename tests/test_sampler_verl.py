@@ -120,4 +120,4 @@ def test_adaptive_level_moves_with_pass_rate_in_verls_loop(levelled_data, tokeni
     ds2, loader2 = _loader(vcfg, tokenizer)
     loader2.load_state_dict(state)
     assert set(_difficulties(next(iter(loader2)))) == {4.0}  # the state is restored as iteration starts
-    assert ds2.adaptive.level("countdown") == 4 and ds2.adaptive.history == [{"update": 1, "domain": "countdown", "pass_rate": 1.0, "from": 3, "to": 4}]
+    assert ds2.adaptive.levels() == {"countdown": 4} and ds2.adaptive.history == [{"update": 1, "domain": "countdown", "pass_rate": 1.0, "from": 3, "to": 4}]

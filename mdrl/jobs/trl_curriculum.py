@@ -114,7 +114,7 @@ def apply(cfg: Mapping, rows: list[dict], reward, out: Path) -> tuple[Any, Any, 
     infos = [r["extra_info"] for r in rows]
     domains = [i.get("domain", "") for i in infos]
     diffs = [float(i.get("difficulty") or 0.0) for i in infos]
-    adaptive = AdaptiveCurriculum.from_config(cur) if mode == "adaptive" else None
+    adaptive = AdaptiveCurriculum.from_config(cur, domains) if mode == "adaptive" else None
     index = CurriculumIndex(domains, diffs, mode, adaptive, reverse=bool(cur.get("reverse", False)))
     if adaptive is not None:
         state = out / "curriculum_state.json"
