@@ -145,7 +145,7 @@ def test_index_orders_and_follows_the_adaptive_level():
 def test_adaptive_config_generates_every_level_of_generated_sources():
     from mdrl.jobs.adaptive_data import expand_levels
 
-    cfg = compose("train", ["run_dir=/unused", "curriculum=adaptive", "mixture=countdown3_tiny", "curriculum.domains.countdown.levels=[2,4]", "curriculum.domains.countdown.rows_per_level=7"])
+    cfg = compose("train", ["run_dir=/unused", "curriculum=adaptive", "mixture=countdown3_tiny", "curriculum.domains.countdown.levels=[2,4]", "curriculum.domains.countdown.start=2", "curriculum.domains.countdown.rows_per_level=7"])
     out = expand_levels(cfg)
     assert sorted(out.mixture.sources) == ["countdown3@2", "countdown3@4"]
     gen = OmegaConf.to_container(out.catalog.sources["countdown3@4"].train.generate)
@@ -213,3 +213,13 @@ def test_adaptive_curriculum_end_to_end_on_trl(tmp_path, capsys):
     assert levels == [2.0] * 4 and not any("curriculum/kk/level" in m for m in metrics)  # only domains the data holds
     state = json.loads((run / "trl" / "curriculum_state.json").read_text())
     assert state["updates"] == 4 and state["history"][0]["from"] == 3 and state["history"][0]["to"] == 2
+
+
+@pytest.mark.parametrize("override,phrase", [("curriculum.band=[0.9,0.1]", "target band"), ("curriculum.domains.kk.start=9", "start 9"),
+                                             ("curriculum.domains.countdown.levels=[1,3]", "outside the num_count range")])
+def test_bad_adaptive_settings_are_one_sentence_errors(override, phrase, tmp_path, capsys):
+    from mdrl.cli import main
+
+    rc = main(["train", "curriculum=adaptive", override, f"hydra.run.dir={tmp_path}"])
+    err = capsys.readouterr().err
+    assert rc != 0 and phrase in err and "Traceback" not in err

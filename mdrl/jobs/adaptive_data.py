@@ -21,6 +21,9 @@ def expand_levels(cfg: DictConfig) -> DictConfig:
     cur = OmegaConf.to_container(cfg.curriculum, resolve=True)
     if order_mode(cur) != "adaptive":
         return cfg
+    from mdrl.jobs.verl_config import check_adaptive
+
+    check_adaptive({k: cur[k] for k in ("band", "min_samples", "step", "domains") if k in cur})
     out = cfg.copy()
     domains = cur.get("domains") or {}
     catalog = OmegaConf.to_container(cfg.catalog.sources, resolve=True)

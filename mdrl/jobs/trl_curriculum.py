@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from mdrl.curricula import order_mode
 from mdrl.curricula.adaptive import AdaptiveCurriculum
 from mdrl.curricula.order import CurriculumIndex
+from mdrl.errors import UserError
 
 
 class CurriculumSampler:
@@ -114,8 +115,11 @@ def apply(cfg: Mapping, rows: list[dict], reward, out: Path) -> tuple[Any, Any, 
     infos = [r["extra_info"] for r in rows]
     domains = [i.get("domain", "") for i in infos]
     diffs = [float(i.get("difficulty") or 0.0) for i in infos]
-    adaptive = AdaptiveCurriculum.from_config(cur, domains) if mode == "adaptive" else None
-    index = CurriculumIndex(domains, diffs, mode, adaptive, reverse=bool(cur.get("reverse", False)))
+    try:
+        adaptive = AdaptiveCurriculum.from_config(cur, domains) if mode == "adaptive" else None
+        index = CurriculumIndex(domains, diffs, mode, adaptive, reverse=bool(cur.get("reverse", False)))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"curriculum={cur.get('name')}: {exc}") from None
     if adaptive is not None:
         state = out / "curriculum_state.json"
         if state.is_file():  # a resumed run continues at the levels it had reached

@@ -136,6 +136,16 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
     return s
 
 
+def check_adaptive(settings: dict) -> None:
+    """Refuse an unusable adaptive curriculum (band, levels, start) before any job starts."""
+    from mdrl.curricula.adaptive import AdaptiveCurriculum
+
+    try:
+        AdaptiveCurriculum.from_config(settings)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"curriculum=adaptive: {exc}") from None
+
+
 def curriculum_settings(cfg: DictConfig, train_files: list[str]) -> dict[str, Any]:
     """veRL keys of an ordered or adaptive curriculum: mdrl's dataset class and its settings.
 
@@ -151,6 +161,7 @@ def curriculum_settings(cfg: DictConfig, train_files: list[str]) -> dict[str, An
     s: dict[str, Any] = {"data.custom_cls.path": "pkg://mdrl.curricula.verl_dataset", "data.custom_cls.name": "CurriculumDataset"}
     if mode == "adaptive":
         spec["adaptive"] = {k: cur[k] for k in ("band", "min_samples", "step", "domains") if k in cur}
+        check_adaptive(spec["adaptive"])
         # levels change in this process: dataloader worker copies would never see them, and
         # only veRL's legacy trainer calls the dataset's on_batch_end after each step
         s["data.dataloader_num_workers"] = 0
