@@ -20,7 +20,7 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
-from mdrl.domains import arith
+from mdrl.domains import arith, lang
 from mdrl.domains.base import Domain, Row, Verdict, register
 from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
@@ -90,6 +90,18 @@ def _split_equation(text: str, target: int) -> tuple[str | None, str | None]:
     return lhs, None
 
 
+_ZH_EQUALS = ("等于", "等於")
+
+
+def _chinese_to_ascii(text: str) -> str:
+    """Chinese answer forms as ASCII: full-width digits/operators/parentheses (``（１＋２）×３``),
+    ``等于`` for ``=``, and one trailing ``。`` dropped. ASCII text comes back unchanged."""
+    text = lang.halfwidth(text)
+    for word in _ZH_EQUALS:
+        text = text.replace(word, "=")
+    return text[:-1].rstrip() if text.endswith("。") else text
+
+
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
     """Check a countdown equation exactly; never raises (any error is a wrong verdict).
 
@@ -108,7 +120,7 @@ def _verify(answer: Any, ground_truth: Any, max_length: int) -> Verdict:
         return Verdict.wrong(f"bad ground truth: {exc}")
     if not isinstance(answer, str):
         return Verdict.wrong("answer is not a string")
-    text = answer.strip()
+    text = _chinese_to_ascii(answer.strip()) if len(answer) <= max_length else answer.strip()
     if len(text) > max_length:
         return Verdict.wrong(f"answer longer than {max_length} characters", extracted=text[:100] + "...")
     expr_text, why = _split_equation(text, target)
@@ -223,6 +235,8 @@ def generate(
     min_target: int = 1,
     max_target: int = 100,
     max_tries: int = 2000,
+    language: str = "en",
+    script: str = "simplified",
 ) -> list[Row]:
     """``n`` solvable countdown puzzles, deterministic in ``seed``.
 
@@ -231,8 +245,17 @@ def generate(
     max_number]``; the target is the value of a random expression over all of them, kept
     when it is an integer in ``[min_target, max_target]`` (the released sets use targets
     up to 100). The construction is stored in ``extra_info.solution``; puzzles do not
-    repeat within one call.
+    repeat within one call. ``language="zh"`` asks the same puzzles in Chinese
+    (:mod:`mdrl.domains.countdown_zh`; ``script`` simplified or traditional).
     """
+    if language != "en":
+        from mdrl.domains import countdown_zh
+
+        if language != "zh":
+            raise ValueError(f"language must be en or zh, got {language!r}")
+        return countdown_zh.generate(n, seed=seed, split=split, script=script, num_count=num_count,
+                                     max_number=max_number, min_number=min_number, min_target=min_target,
+                                     max_target=max_target, max_tries=max_tries)
     if n < 0:
         raise ValueError("n must be >= 0")
     lo, hi = (num_count, num_count) if isinstance(num_count, int) else (int(num_count[0]), int(num_count[-1]))

@@ -26,6 +26,7 @@ import random
 import re
 from typing import Any, Mapping, Sequence
 
+from mdrl.domains import lang
 from mdrl.domains.base import Domain, Row, Verdict, register
 from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
@@ -120,6 +121,14 @@ def solve(statements: Any, limit: int | None = None) -> list[tuple[bool, ...]]:
 
 _MARKDOWN = re.compile(r"[*_`#~]+")
 _GOLD_LINE = re.compile(r"([A-Za-z][A-Za-z'\-]*)\s+is\s+(?:a|an)\s+([A-Za-z]+)", re.IGNORECASE)
+# Chinese golds and answers (language=zh): 骑士/骗子 (simplified) or 騎士/騙子 (traditional) read as
+# knight/knave; "不是"/"并非" negate like "is not". Chinese names have no word boundaries, so the
+# Chinese claim pattern finds them by text (kk_zh's names are all two characters: none hides another).
+ZH_ROLE_WORDS = {"骑士": "knight", "騎士": "knight", "骗子": "knave", "騙子": "knave", "无赖": "knave", "無賴": "knave"}
+_GOLD_LINE_ZH = re.compile(r"([^\s()（）:：,，、]+?)\s*(?:是|为|為)\s*(骑士|骗子|騎士|騙子)")
+_ZH_VERB = r"(?:(?:应该|應該|一定|肯定|必定|必然|必须|必須|就|则|則|也|还|還)\s*)?"
+_ZH_IS = r"(是|为|為|乃|并不是|並不是|不是|并非|並非|非)?"
+_ZH_MEASURE = r"(?:(?:一个|一個|一名|一位|个|個|名|位)\s*)?"
 
 
 def _pair_for(words: set[str]) -> tuple[str, str]:
@@ -145,6 +154,8 @@ def parse_ground_truth(gt: Any) -> tuple[dict[str, bool], tuple[str, str]]:
     text = gt.get("solution_text_format")
     if isinstance(text, str) and text.strip():
         claims = _GOLD_LINE.findall(text)
+        if not claims:  # a Chinese gold: "(1) 王芳是骑士"
+            claims = [(n, ZH_ROLE_WORDS[w]) for n, w in _GOLD_LINE_ZH.findall(text)]
         pair = _pair_for({w.lower() for _, w in claims})
         for name, word in claims:
             if word.lower() not in pair:
@@ -179,7 +190,32 @@ def parse_answer(answer: str, names: Sequence[str], pair: tuple[str, str] = ROLE
         name = canon[m.group(1).lower()]
         is_knight = (m.group(3).lower() == knight) != bool(m.group(2))
         seen.setdefault(name, set()).add(knight if is_knight else knave)
+    if pair == ROLE_PAIRS[0] and (lang.has_cjk(text) or lang.has_cjk("".join(names))):
+        for name, is_knight in _zh_claims(text, names):
+            seen.setdefault(canon[name.lower()], set()).add(knight if is_knight else knave)
     return {n: (next(iter(r)) if len(r) == 1 else "conflict") for n, r in seen.items()}
+
+
+def _zh_claims(text: str, names: Sequence[str]) -> list[tuple[str, bool]]:
+    """(name as it matched, is_knight) for each Chinese-style claim ("王芳是骑士", "王芳：骗子", "王芳不是骗子").
+
+    ASCII names keep letter boundaries ("Emma是骑士" counts, "Emmanuel是骑士" does not claim Emma);
+    every quantifier is over one character class or a fixed word, so matching stays linear.
+    """
+    alts = []
+    for n in sorted(names, key=len, reverse=True):
+        alts.append(rf"(?<![A-Za-z0-9]){re.escape(n)}(?![A-Za-z0-9])" if n.isascii() else re.escape(n))
+    pattern = re.compile(
+        rf"({'|'.join(alts)})[\s:：=|>\-\u2013\u2014\u2192,，、】」』”\"]*{_ZH_VERB}{_ZH_IS}\s*{_ZH_MEASURE}"
+        rf"(骑士|騎士|骗子|騙子|无赖|無賴|knight|knave)",
+        re.IGNORECASE,
+    )
+    out = []
+    for m in pattern.finditer(text):
+        negated = bool(m.group(2)) and ("不" in m.group(2) or "非" in m.group(2))
+        role = ZH_ROLE_WORDS.get(m.group(3), m.group(3).lower())
+        out.append((m.group(1), (role == "knight") != negated))
+    return out
 
 
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
@@ -200,7 +236,7 @@ def _verify(answer: Any, ground_truth: Any) -> Verdict:
         return Verdict.wrong("answer is not a string", parsed={}, right=0, total=total)
     if len(answer) > MAX_ANSWER_CHARS:
         return Verdict.wrong(f"answer longer than {MAX_ANSWER_CHARS} characters", parsed={}, right=0, total=total)
-    parsed = parse_answer(answer, list(gold), pair)
+    parsed = parse_answer(lang.halfwidth(answer), list(gold), pair)  # full-width "：" and digits as ASCII
     right = sum(parsed.get(n) == (pair[0] if k else pair[1]) for n, k in gold.items())
     details = {"parsed": parsed, "right": right, "total": total}
     if right == total:
@@ -383,6 +419,8 @@ def generate(
     width: int = 2,
     max_tries: int = 5000,
     repeat_patience: int = 50,
+    language: str = "en",
+    script: str = "simplified",
 ) -> list[Row]:
     """``n`` K&K puzzles with exactly one solution each, deterministic in ``seed``.
 
@@ -393,8 +431,16 @@ def generate(
     solution is checked by :func:`solve`. Statement sets do not repeat within a call until
     they run out (2 people allow only a few hundred): after ``repeat_patience`` draws that
     only find used ones, a used set is taken again under new names. A longer call extends
-    a shorter one with the same seed.
+    a shorter one with the same seed. ``language="zh"`` tells the same puzzles in Chinese
+    (:mod:`mdrl.domains.kk_zh`; ``script`` simplified or traditional).
     """
+    if language != "en":
+        from mdrl.domains import kk_zh
+
+        if language != "zh":
+            raise ValueError(f"language must be en or zh, got {language!r}")
+        return kk_zh.generate(n, seed=seed, num_people=num_people, split=split, script=script, depth=depth,
+                              width=width, max_tries=max_tries, repeat_patience=repeat_patience)
     if n < 0:
         raise ValueError("n must be >= 0")
     if not 2 <= int(num_people) <= 8:

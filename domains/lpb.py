@@ -29,6 +29,7 @@ import random
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from mdrl.domains import lang
 from mdrl.domains.base import Domain, Row, Verdict, register
 from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
@@ -80,19 +81,53 @@ _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[\W_]+")
 
 
+# Chinese house keys (language=zh): "1号房", "房子1", "第三间房子", "１號房", "第2栋".
+_HOUSE_KEY_ZH = re.compile(
+    r"^\s*(?:house|房子|房屋|房间|房間|房)?\s*[#_\-:：]?\s*第?\s*(\d{1,4}|[一二两兩三四五六七八九十]{1,3})\s*"
+    r"(?:号|號|间|間|栋|棟|座)?\s*(?:房子|房屋|房间|房間|房)?\s*$",
+    re.IGNORECASE,
+)
+# Chinese category words, read as the English category they name (so "姓名" and "Name" agree).
+ZH_CATEGORIES = {
+    "name": ("姓名", "名字", "名称", "名稱"),
+    "nationality": ("国籍", "國籍"),
+    "color": ("颜色", "顏色", "喜欢的颜色", "喜歡的顏色"),
+    "pet": ("宠物", "寵物"),
+    "drink": ("饮品", "饮料", "飲品", "飲料"),
+    "food": ("食物", "美食"),
+    "hobby": ("爱好", "愛好", "嗜好"),
+    "sport": ("运动", "運動"),
+    "car": ("汽车", "汽車", "车", "車"),
+    "flower": ("花", "花卉"),
+    "music": ("音乐", "音樂", "音乐类型", "音樂類型"),
+    "bookgenre": ("书籍类型", "書籍類型", "书籍", "書籍", "图书类型", "圖書類型"),
+    "occupation": ("职业", "職業"),
+    "house": ("房子", "房屋", "房号", "房號", "房间", "房間"),
+}
+_ZH_CATEGORY = {zh: en for en, words in ZH_CATEGORIES.items() for zh in words}
+SOLUTION_KEYS = ("solution", "答案", "解答", "解")  # the answer object's grid field, in either language
+
+
 def house_index(key: Any) -> int | None:
-    """1-based house number of a key like "House 1", "house1", "1" or 1; None otherwise."""
+    """1-based house number of a key like "House 1", "house1", "1", 1, "1号房" or "第三间房子"; None otherwise."""
     if isinstance(key, bool):
         return None
     if isinstance(key, int):
         return key
     m = _HOUSE_KEY.match(str(key))
-    return int(m.group(1)) if m else None
+    if m:
+        return int(m.group(1))
+    text = lang.halfwidth(str(key))
+    if text == str(key) and not lang.has_cjk(text):
+        return None
+    m = _HOUSE_KEY.match(text) or _HOUSE_KEY_ZH.match(text)
+    return lang.cn_number(m.group(1)) if m else None
 
 
 def norm_category(key: Any) -> str:
-    """Category keys compare without case, spaces or punctuation."""
-    return _NON_ALNUM.sub("", str(key)).casefold()
+    """Category keys compare without case, spaces or punctuation; Chinese ones as their English name."""
+    norm = _NON_ALNUM.sub("", str(key)).casefold()
+    return _ZH_CATEGORY.get(norm, norm)
 
 
 def norm_value(value: Any) -> str:
@@ -101,7 +136,7 @@ def norm_value(value: Any) -> str:
         value = str(value).lower()
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).strip().strip("`'\"").strip()
+    text = lang.halfwidth(str(value)).strip().strip("`'\"").strip()
     return _SPACES.sub(" ", text).casefold()
 
 
@@ -218,7 +253,7 @@ def _load(span: str) -> Any:
 
 def _looks_like_answer(obj: dict) -> bool:
     """Has a "solution" field or a house-like key (so a trailing {"confidence": ...} is skipped)."""
-    return any(isinstance(k, str) and k.strip().lower() == "solution" or house_index(k) is not None for k in obj)
+    return any(isinstance(k, str) and k.strip().lower() in SOLUTION_KEYS or house_index(k) is not None for k in obj)
 
 
 def last_json_object(text: str) -> tuple[dict | None, str]:
@@ -250,7 +285,7 @@ def last_json_object(text: str) -> tuple[dict | None, str]:
 def _solution_of(obj: dict) -> Any:
     """The grid inside a parsed answer: its "solution" field (maybe a JSON string) or itself."""
     for k, v in obj.items():
-        if isinstance(k, str) and k.strip().lower() == "solution":
+        if isinstance(k, str) and k.strip().lower() in SOLUTION_KEYS:
             if isinstance(v, str):
                 try:
                     return _load(v.strip()) if len(v) <= MAX_ANSWER_CHARS else v
@@ -307,7 +342,7 @@ def _verify(answer: Any, ground_truth: Any, order: str) -> Verdict:
         return Verdict.wrong("answer is not a string", right=0, total=total)
     if len(answer) > MAX_ANSWER_CHARS:
         return Verdict.wrong(f"answer longer than {MAX_ANSWER_CHARS} characters", right=0, total=total)
-    obj, why = last_json_object(answer)
+    obj, why = last_json_object(lang.halfwidth(answer))  # full-width braces/quotes/digits as ASCII
     if obj is None:
         return Verdict.wrong(why, right=0, total=total)
     try:
@@ -796,6 +831,7 @@ def generate(
     houses: int = 3,
     categories: int = 3,
     split: str = "train",
+    language: str = "en",
 ) -> list[Row]:
     """``n`` zebra grid puzzles with a unique solution each, deterministic in ``seed``.
 
@@ -803,7 +839,14 @@ def generate(
     difficulty knob. Rows use the released zebra prompt and house-keyed scoring; the clues
     are kept in ``extra_info.clues`` as JSON text of [kind, [category, value], ...] lists so
     the uniqueness can be re-checked. Row i depends only on (seed, i, sizes).
+    ``language="zh"`` tells the same puzzles in Chinese (:mod:`mdrl.domains.lpb_zh`).
     """
+    if language != "en":
+        from mdrl.domains import lpb_zh
+
+        if language != "zh":
+            raise ValueError(f"language must be en or zh, got {language!r}")
+        return lpb_zh.generate(n, seed=seed, houses=houses, categories=categories, split=split)
     if n < 0:
         raise ValueError("n must be >= 0")
     houses, categories = int(houses), int(categories)

@@ -25,6 +25,7 @@ import math as _math
 import re
 from typing import Any, Mapping, Sequence
 
+from mdrl.domains import lang
 from mdrl.domains.base import Domain, Row, Verdict, register
 from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
@@ -96,10 +97,21 @@ def _strip_delimiters(s: str) -> str:
     return s.rstrip(".").strip()
 
 
+# A Chinese answer without a box often reads "答案是 12。" or "最终答案：12": the lead-in words go.
+_ZH_LEAD = re.compile(r"^\s*(?:所以|因此|故)?\s*(?:最终|最終)?\s*(?:的)?\s*(?:答案|答)\s*(?:是|为|為)?\s*[:：]?\s*")
+
+
 def extract(answer: str) -> str:
-    """The string compared with the gold: the last box's content, else the whole answer."""
+    """The string compared with the gold: the last box's content, else the whole answer.
+
+    Full-width digits and symbols read as ASCII (``１２`` is ``12``), a trailing ``。`` is
+    dropped, and an unboxed answer loses a Chinese lead-in such as ``答案是``.
+    """
+    answer = lang.halfwidth(answer)
     boxed = last_boxed(answer)
-    return _strip_delimiters(boxed if boxed is not None else answer)
+    if boxed is None:
+        answer = _ZH_LEAD.sub("", answer, count=1)
+    return _strip_delimiters((boxed if boxed is not None else answer).strip().rstrip("。"))
 
 
 # ---------------------------------------------------------------------------- parsing

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mdrl.errors import UserError
 from mdrl.curricula import get_curriculum
+from mdrl.jobs import language
 from mdrl.jobs.records import provenance
 from mdrl.jobs.sources import load_entry
 from mdrl.jobs.templates import render
@@ -111,6 +112,7 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     template = OmegaConf.to_container(cfg.template, resolve=True)
     cur_cfg = OmegaConf.to_container(cfg.curriculum, resolve=True)
     rng = random.Random(int(mixture.get("seed", 0)))
+    zh_train, zh_val = language.for_split(cfg, "train"), language.for_split(cfg, "val")  # None where English
 
     pools: dict[str, list[dict]] = {}
     domains: dict[str, str] = {}
@@ -119,7 +121,7 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
         if entry is None:
             raise UserError(f"mixture source {name!r} is not in the catalog (known: {', '.join(catalog['sources'])})")
         domains[name] = entry["domain"]
-        pools[name] = load_entry(entry["train"], entry["domain"], catalog["data_root"], "train", f"source {name}")
+        pools[name] = language.load_entry(entry["train"], entry["domain"], catalog["data_root"], "train", f"source {name}", zh_train)
         if not pools[name]:
             raise UserError(f"source {name!r} has no rows")
     plan = plan_sizes({s: len(r) for s, r in pools.items()}, domains, mixture)
@@ -127,7 +129,7 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     train, train_domains = [], []
     for name, n in plan.items():
         for row in sample_rows(pools[name], n, rng):
-            train.append(apply_template(row, template, domains[name]))
+            train.append(apply_template(row, language.localize_template(template, zh_train), domains[name]))
             train_domains.append(domains[name])
     stages = get_curriculum(cur_cfg["name"])(train, train_domains, cur_cfg, rng)
 
@@ -136,9 +138,9 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
         entry = catalog["benchmarks"].get(name)
         if entry is None:
             raise UserError(f"validation set {name!r} is not in the catalog benchmarks (known: {', '.join(catalog['benchmarks'])})")
-        rows = load_entry(entry, entry["domain"], catalog["data_root"], "test", f"benchmark {name}")
+        rows = language.load_entry(entry, entry["domain"], catalog["data_root"], "test", f"benchmark {name}", zh_val)
         take = rows[: int(mixture.get("val_rows") or len(rows))]
-        val.extend(apply_template(r, template, entry["domain"]) for r in take)
+        val.extend(apply_template(r, language.localize_template(template, zh_val), entry["domain"]) for r in take)
 
     files: dict[str, str] = {}
     stage_files = []
