@@ -174,7 +174,9 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
 
 def run(cfg: DictConfig) -> dict:
     """Entry point of ``mdrl prepare``."""
+    from mdrl.jobs.adaptive_data import expand_levels
+
     out = Path(str(cfg.run_dir))
-    manifest = prepare(cfg, out)
+    manifest = prepare(expand_levels(cfg), out)  # curriculum=adaptive: every level of generated sources
     print(json.dumps({k: manifest[k] for k in ("mixture", "rows", "val_rows", "train_files", "val_file")}, indent=2))
     return manifest

@@ -54,8 +54,12 @@ def _warn_template(cfg: DictConfig) -> None:
 
 def run(cfg: DictConfig) -> dict:
     """Entry point of ``mdrl train``."""
-    from mdrl.jobs import verl_config
+    from mdrl.jobs import stages, verl_config
+    from mdrl.jobs.adaptive_data import expand_levels
 
+    if stages.is_chain(cfg):  # staged curriculum: one job per stage (mdrl/jobs/stages.py)
+        return stages.run_chain(cfg, run, "verl" if cfg.dry_run else choose_backend(str(cfg.backend))[0])
+    cfg = expand_levels(cfg)  # adaptive curriculum: every level of each generated source
     run_dir = Path(str(cfg.run_dir)).resolve()
     _warn_template(cfg)
     if cfg.dry_run:

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any, Mapping
 
+from mdrl.jobs import trl_curriculum
 from mdrl.jobs.warmup import gold_response
 from mdrl.scoring.trl_reward import TRLReward
 
@@ -160,8 +161,6 @@ def grpo_config(tcfg: Mapping, algo: Mapping, out_dir: Path):
 
 def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, settings: Mapping) -> dict:
     """Run SFT warm-up (optional) then GRPO; returns a summary with the reward it reached."""
-    from trl import GRPOTrainer
-
     tcfg, algo = cfg["trl"], cfg["algorithm"]
     _cpu_threads()
     rows = _rows(train_file)
@@ -172,10 +171,17 @@ def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, set
     if int(tcfg.get("sft_steps") or 0) > 0:
         model_path = sft_warmup(model_path, rows, domains, out, tcfg, reward)
     args = grpo_config(tcfg, algo, out)
-    trainer = GRPOTrainer(model=model_path, reward_funcs=[reward], args=args, train_dataset=to_dataset(rows))
+    # curricula: ordered/adaptive draw order (TRL shuffles unless told not to), see trl_curriculum
+    trainer_cls, reward_fn, args.shuffle_dataset = trl_curriculum.apply(cfg, rows, reward, out)
+    trainer = trainer_cls(model=model_path, reward_funcs=[reward_fn], args=args, train_dataset=to_dataset(rows))
     trainer.add_callback(_MetricsLog(out / "metrics.jsonl", reward, "grpo").callback())
+    trainer.add_callback(trl_curriculum.start_record_callback(out / "grpo_start.json", trainer))
     resume = any((out / "grpo").glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    # a staged chain without policy refresh continues the previous stage's optimizer state
+    if tcfg.get("resume_from"):
+        args.ignore_data_skip = True  # its step count includes the previous stage's: start at this stage's first row
+    carried = tcfg.get("resume_from") if not resume else None
+    trainer.train(resume_from_checkpoint=carried or (True if resume else None))
     final = out / "final"
     trainer.save_model(str(final))
     trainer.processing_class.save_pretrained(str(final))

@@ -18,6 +18,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from mdrl.curricula import order_mode
 from mdrl.errors import UserError
 from mdrl.scoring.core import SETTING_KEYS
 
@@ -84,8 +85,8 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "data.max_response_length": a.max_response_length,
         "data.filter_overlong_prompts": True,
         "data.truncation": "error",
-        # ordered curricula must reach the trainer in order
-        "data.shuffle": cfg.curriculum.name == "none",
+        # ordered curricula must reach the trainer in order (see curriculum_settings)
+        "data.shuffle": order_mode(cfg.curriculum) == "shuffled",
         "data.seed": cfg.seed,
         "actor_rollout_ref.model.path": model_path,
         "actor_rollout_ref.model.enable_gradient_checkpointing": m.enable_gradient_checkpointing,
@@ -148,8 +149,43 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         }
     if t.kind == "raw":
         s["actor_rollout_ref.model.custom_chat_template"] = PASSTHROUGH_CHAT_TEMPLATE
+    s.update(curriculum_settings(cfg, train_files))
     for key, value in (OmegaConf.to_container(a.verl, resolve=True) or {}).items():
         s[str(key)] = value
+    return s
+
+
+def check_adaptive(settings: dict) -> None:
+    """Refuse an unusable adaptive curriculum (band, levels, start) before any job starts."""
+    from mdrl.curricula.adaptive import AdaptiveCurriculum
+
+    try:
+        AdaptiveCurriculum.from_config(settings)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"curriculum=adaptive: {exc}") from None
+
+
+def curriculum_settings(cfg: DictConfig, train_files: list[str]) -> dict[str, Any]:
+    """veRL keys of an ordered or adaptive curriculum: mdrl's dataset class and its settings.
+
+    veRL 0.9.1 names no sampler class in its config (create_rl_sampler only picks Random or
+    Sequential by data.shuffle); the class it does load by name is the dataset's
+    (data.custom_cls), so the order rides there: see mdrl/curricula/verl_dataset.py.
+    """
+    cur = OmegaConf.to_container(cfg.curriculum, resolve=True)
+    mode = order_mode(cur)
+    if mode == "shuffled":
+        return {}
+    spec: dict[str, Any] = {"mode": mode, "reverse": bool(cur.get("reverse", False)), "train_files": [str(f) for f in train_files]}
+    s: dict[str, Any] = {"data.custom_cls.path": "pkg://mdrl.curricula.verl_dataset", "data.custom_cls.name": "CurriculumDataset"}
+    if mode == "adaptive":
+        spec["adaptive"] = {k: cur[k] for k in ("band", "min_samples", "step", "domains") if k in cur}
+        check_adaptive(spec["adaptive"])
+        # levels change in this process: dataloader worker copies would never see them, and
+        # only veRL's legacy trainer calls the dataset's on_batch_end after each step
+        s["data.dataloader_num_workers"] = 0
+        s["trainer.use_v1"] = False
+    s["data.custom_cls.curriculum"] = spec
     return s
 
 
@@ -163,6 +199,7 @@ def build(cfg: DictConfig, train_files: list[str], val_file: str | None, model_p
         known = isinstance(parent, DictConfig) and leaf in list(parent.keys())
         # veRL reads reward_kwargs with .get() although its schema does not declare them
         free_form = isinstance(parent, DictConfig) and "reward_kwargs" in (leaf, parent_key.rpartition(".")[2])
+        free_form = free_form or key == "data.custom_cls.curriculum"  # read by mdrl's dataset class only
         if not isinstance(parent, DictConfig) or not (known or free_form):
             raise UserError(f"the installed veRL has no setting '{key}' (check algorithm.verl overrides and the veRL version)")
         with open_dict(vcfg):
