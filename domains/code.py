@@ -649,15 +649,39 @@ _main()
 # Answer and ground-truth parsing
 # --------------------------------------------------------------------------------------
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)```", re.DOTALL)
+_FENCE_TAG = re.compile(r"[ \t]*([A-Za-z0-9_+.-]*)")
 _PY_TAGS = {"python", "py", "python3", "py3"}
+
+
+def fenced_blocks(answer: str) -> list[tuple[str, str]]:
+    """(tag, body) of every ``` block, in order, in one linear pass.
+
+    Same blocks as the regex ```[ \t]*(tag)[^\n]*\n(.*?)``` would find, but a regex
+    retries every start position, which is quadratic on a run of backticks (190k of them
+    ran to the item limit); here each search resumes after the last closing fence.
+    """
+    blocks, pos = [], 0
+    while True:
+        start = answer.find("```", pos)
+        if start < 0:
+            break
+        eol = answer.find("\n", start + 3)
+        if eol < 0:  # no opening line can end: no later fence can either
+            break
+        end = answer.find("```", eol + 1)
+        if end < 0:  # an unclosed block: later openers would need a later close too
+            break
+        tag = _FENCE_TAG.match(answer, start + 3, eol)
+        blocks.append((tag.group(1).lower() if tag else "", answer[eol + 1 : end]))
+        pos = end + 3
+    return blocks
 
 
 def extract_code(answer: str) -> str | None:
     """The last ```python (or ```py / ```Python) block of ``answer``; else the last untagged one."""
     if not isinstance(answer, str):
         return None
-    blocks = [(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(answer)]
+    blocks = fenced_blocks(answer)
     for wanted in (lambda tag: tag in _PY_TAGS, lambda tag: tag == ""):
         chosen = [body for tag, body in blocks if wanted(tag)]
         if chosen:
