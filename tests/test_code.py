@@ -366,8 +366,17 @@ def test_sandbox_sees_the_site_packages_of_a_virtualenv_scorer(tmp_path):
     import subprocess
     import sys
 
+    import site
+    import sysconfig
+
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    # --system-site-packages gives the base interpreter's packages, not those of the venv
+    # running these tests (where mdrl and its dependencies are): chain them in
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    outer = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+    Path(inner, "outer_venv.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in dict.fromkeys(outer)))
     marker = venv / "lib" / "marker_pkg_for_mdrl.py"
     marker.write_text("VALUE = 42\n")
     probe = (
