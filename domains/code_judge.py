@@ -94,6 +94,8 @@ def check_floor(isolation: str, floor: str) -> str | None:
 
 def _below_floor(infos: list[dict], floor: str) -> str | None:
     for info in infos:
+        if "namespaces" not in info:
+            continue  # the run ended before its program started: nothing ran to be contained
         level = isolation_level(info)
         if LEVELS.index(level) > LEVELS.index(floor):
             return f"a sandbox run got isolation '{level}', below min_isolation '{floor}'"

