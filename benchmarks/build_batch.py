@@ -107,10 +107,10 @@ def build(shared: Path, n: int, seed: int = 0, code_share: float = 0.2) -> list[
     return items
 
 
-def write_report(name: str, report: dict) -> None:
-    """Print a benchmark's figures and keep them in benchmarks/results/<name>.json."""
-    out = Path(__file__).resolve().parent / "results" / f"{name}.json"
-    out.parent.mkdir(exist_ok=True)
+def write_report(name: str, report: dict, out: Path | None = None) -> None:
+    """Print a benchmark's figures and keep them in ``out`` (default benchmarks/results/<name>.json)."""
+    out = out or Path(__file__).resolve().parent / "results" / f"{name}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
 

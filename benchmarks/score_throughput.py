@@ -1,9 +1,11 @@
 """Scoring throughput: a mixed batch of 2048 responses on all cores.
 
 Reports responses/s, the slowest item against its limit, timeouts, and agreement with
-the expected gold/perturbed labels. Writes benchmarks/results/score_throughput.json.
+the expected gold/perturbed labels. Writes the figures (and the settings they were
+measured with) to ``--out``, by default runs/benchmarks/score_throughput.json (ignored by
+git: a benchmark never rewrites tracked files).
 
-    python benchmarks/score_throughput.py [--n 2048] [--workers N] [--reward binary]
+    python benchmarks/score_throughput.py [--n 2048] [--workers N] [--reward binary] [--out FILE]
 """
 
 from __future__ import annotations
@@ -31,13 +33,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--reward", default="binary")
     ap.add_argument("--shared", default=os.environ.get("MDRL_SHARED", str(Path(__file__).resolve().parents[2] / "shared")))
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "runs" / "benchmarks" / "score_throughput.json")
     args = ap.parse_args()
 
     settings = __import__("omegaconf").OmegaConf.to_container(
         compose("score", [f"reward={args.reward}", "input=x", "output=y"]).reward, resolve=True
     )
+    print(f"building a mixed batch of {args.n} responses from {args.shared} ...", flush=True)
     items = build(Path(args.shared), args.n)
     workers = args.workers or default_workers()
+    print(f"starting {workers} scoring workers ...", flush=True)
     get_pool(workers)  # start workers outside the timed region, as in a training run
     t0 = time.perf_counter()
     results = score_batch(items, settings, workers, progress=True, desc="benchmark")
@@ -70,8 +75,9 @@ def main() -> None:
         "agreement_with_expected": round(agree / len(items), 4),
         "per_domain": {d: {"n": len(v), "mean_s": round(statistics.mean(v), 4), "max_s": round(max(v), 3)} for d, v in sorted(per_dom.items())},
         "goal": "2048 responses under 60 s on 2 cores, no item over its limit + 1 s",
+        "settings": {"n": args.n, "reward": args.reward, "workers": workers, "code": settings.get("domains", {}).get("code")},
     }
-    write_report("score_throughput", report)
+    write_report("score_throughput", report, args.out)
 
 
 if __name__ == "__main__":

@@ -12,28 +12,23 @@ Ground truth (JSON text or a dict), one of:
 each optionally with ``"prelude"``: code run before the solution (default: the LeetCode
 prelude for ``functional``, nothing otherwise).
 
-How a response is judged (see PITFALLS.md on why the exit code never is):
+How a response is judged (see PITFALLS.md on why the exit code never is; the full
+threat model is in docs/sandbox.md):
 
-* One sandbox run per response. Inside it a harness process forks a worker that executes
-  the solution and the tests and streams one record per test case back; the harness
-  restarts a worker after a case that hangs (per-case limit) or kills it.
-* The run passes only through a line ``<nonce> <report>`` that the harness prints at the
-  end. The nonce is random per run and sits unread in the stdin pipe until every worker
-  is gone: the solution's process never holds it (the workers close stdin before any user
-  code runs; the harness is non-dumpable, so they cannot read it through /proc or ptrace).
-  ``sys.exit(0)``, ``os._exit(0)``, ``raise SystemExit``, ``atexit`` hooks and printed fake
-  markers therefore all end in "no report" or failed cases.
-* stdin/stdout and call-based outputs are compared here, outside the sandbox, against
-  expected values the sandbox never receives (so the program cannot read them, and an
-  object with a rigged ``__eq__`` cannot pass: values cross as JSON). Comparison follows
-  the APPS/TACO judges: whitespace-separated tokens, floats within 1e-6.
-* Assert-based tests must run inside the solution's process, so they are hardened rather
-  than sealed: they run in their own globals with pristine builtins, after the stdlib
-  modules the solution may have patched are restored, on results checked to be plain
-  values (no class of the solution's with __eq__, __bool__, properties, ...), with trace
-  hooks removed, and exec/eval bound before the solution runs. Code that introspects the
-  harness (frames, gc, ctypes) to forge a worker record could still pass; stdin/stdout
-  and call-based cases are not exposed to that.
+* Assert-based tests (``functional``, HumanEval, MBPP) run in a process of their own,
+  apart from the solution's (:mod:`mdrl.domains.code_judge`): two sandboxes joined by
+  pipes that carry plain data only (:mod:`mdrl.domains.code_wire`). The tests' process
+  holds the test code, its own prelude (ListNode, is_same_tree, ...), its own builtins and
+  modules, and the result channel; ``Solution``, the entry point or MBPP's function are
+  proxies there, whose answers are rebuilt from data with the tests' own types. Frame
+  walks, forged records, shadowed builtins, fake modules and liar objects find nothing of
+  the tests to reach. A call that hangs fails its case; the solution's process restarts.
+* stdin/stdout and call-based cases run one child per case (:mod:`mdrl.domains.code_stdio`)
+  and are compared here against expected values the sandbox never receives: tokens
+  exactly, except where the expected token is written as a float (within 1e-6); call-based
+  return values equal, with the same tolerance only where the expected value is a float.
+* Code is scored only where the sandbox reaches ``min_isolation`` (default: namespaces);
+  every result names the isolation layers each process got (``details["isolation"]``).
 * Verdict.fraction = passed / total cases (per assert for MBPP, per case for stdin/stdout
   and call-based; one case for a ``check(...)`` function); correct = every case passed.
 """
@@ -43,11 +38,11 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mdrl.domains.base import Domain, Row, Verdict, register
-from mdrl.domains.io import DataFileError, load_hf, read_records, user_text, verl_row
 from mdrl.domains.code_judge import (  # noqa: F401 - stdio_match/call_match are public here
     COMPARISON,
     below_floor,
@@ -58,6 +53,7 @@ from mdrl.domains.code_judge import (  # noqa: F401 - stdio_match/call_match are
     run_single,
     stdio_match,
 )
+from mdrl.domains.io import DataFileError, load_hf, read_records, user_text, verl_row
 
 ABILITY = "coding"
 DEFAULT_TIMEOUT_S = 10.0  # per program (one response, all of its tests)
@@ -237,6 +233,33 @@ def _cap_for(expected: Any) -> int:
     return 2 * size + 4096
 
 
+def mbpp_entries(tests: list[str], setup: str) -> list[str]:
+    """The functions an MBPP task's asserts are about: names they call that their setup does
+    not define, builtins only when nothing else is called (task 126 is named ``sum``; a
+    solution that defines ``abs`` must not replace the tests' own)."""
+    import ast
+    import builtins
+
+    called, defined = set(), set()
+    for src in [*tests, setup]:
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                called.add(node.func.id)
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                defined.add(node.id)
+            elif isinstance(node, ast.alias):
+                defined.add((node.asname or node.name).split(".")[0])
+    called -= defined
+    plain = {n for n in called if not hasattr(builtins, n)}
+    return sorted(plain or called)
+
+
 def build_job(gt: Mapping, code: str) -> tuple[dict, list | None]:
     """The harness job for ``gt`` and the expected values kept back from the sandbox."""
     prelude = gt.get("prelude")
@@ -254,14 +277,14 @@ def build_job(gt: Mapping, code: str) -> tuple[dict, list | None]:
             outputs = [_as_text(y) for y in outputs]
         default_prelude, expected = "", outputs
     elif "test" in gt and "entry_point" in gt:
-        job = {"mode": "functional", "cases": [f"{gt['test']}\n\ncheck({gt['entry_point']})\n"], "entry": str(gt["entry_point"])}
+        job = {"mode": "functional", "cases": [f"{gt['test']}\n\ncheck({gt['entry_point']})\n"], "entries": [str(gt["entry_point"])]}
         default_prelude, expected = "", None
     elif "test_list" in gt:
         tests = [str(t) for t in gt["test_list"]]
         if not tests:
             raise ValueError("empty test_list")
         post = "\n".join(str(t) for t in (gt.get("test_imports") or [])) + "\n" + str(gt.get("test_setup_code") or "")
-        job = {"mode": "functional", "cases": tests, "post": post.strip()}
+        job = {"mode": "functional", "cases": tests, "post": post.strip(), "entries": mbpp_entries(tests, post)}
         default_prelude, expected = "", None
     else:
         raise ValueError(f"unsupported ground truth keys {sorted(gt)}")

@@ -21,9 +21,10 @@ import math
 import os
 import secrets
 import threading
-from functools import lru_cache
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from mdrl.domains.sandbox import (
     LEVELS,
@@ -56,7 +57,7 @@ def _mdrl_load(name, src):
 '''
 
 
-@lru_cache(maxsize=None)
+@cache
 def program(main_module: str) -> str:
     """The text the sandbox runs: the shipped modules, then ``main_module.main()``."""
     parts = [_LOADER]
@@ -130,7 +131,7 @@ def run_functional(job: dict, options: Mapping, run_timeout: float) -> tuple[dic
         close(gate_w)  # EOF makes the gate readable: the tests' process is isolated now
 
     test_job = {k: job[k] for k in ("cases", "prelude", "budget", "case_timeout")}
-    test_job.update(post=job.get("post") or "", entry=job.get("entry"), fds={"req": req_w, "resp": resp_r, "ctl": ctl_w})
+    test_job.update(post=job.get("post") or "", entries=job.get("entries") or [], fds={"req": req_w, "resp": resp_r, "ctl": ctl_w})
     sol_job = {"prelude": job["prelude"], "code": job["code"], "fds": {"req": req_r, "resp": resp_w, "ctl": ctl_r}}
     out: dict[str, RunResult] = {}
 

@@ -20,6 +20,7 @@ import select
 import signal
 import sys
 import traceback
+import types
 
 from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps
 
@@ -86,9 +87,9 @@ def _worker(job: dict, gen: int, req: int, resp: int, ctl: int) -> None:
     for fd in (0, 1, 2):  # prints go nowhere: the solution has no channel but its answers
         os.dup2(devnull, fd)
     os.close(devnull)
-    sys.stdin = sys.__stdin__ = open(0, closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", closefd=False)
+    sys.stdin = sys.__stdin__ = open(0, closefd=False)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)  # noqa: SIM115 - lives as long as the process
+    sys.stderr = sys.__stderr__ = open(2, "w", closefd=False)  # noqa: SIM115 - lives as long as the process
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     write, exit_ = _write_line, os._exit
     guard = sys.modules.get("mdrl.domains.sandbox_guard")
@@ -97,11 +98,15 @@ def _worker(job: dict, gen: int, req: int, resp: int, ctl: int) -> None:
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
     try:
         if job.get("prelude"):
-            exec(compile(job["prelude"], "<prelude>", "exec"), ns)
-        exec(compile(job["code"], "<solution>", "exec"), ns)
+            exec(compile(job["prelude"], "<prelude>", "exec"), ns)  # noqa: S102 - running the program is the job
+        exec(compile(job["code"], "<solution>", "exec"), ns)  # noqa: S102 - running the program is the job
         names = {}
         for key, value in list(ns.items()):
-            if isinstance(key, str) and not key.startswith("__") and callable(value):
+            if not isinstance(key, str) or key.startswith("__"):
+                continue
+            if isinstance(value, types.ModuleType):  # the tests may use what the solution imported
+                names[key] = "module:" + str(getattr(value, "__name__", ""))
+            elif callable(value):
                 names[key] = "class" if isinstance(value, type) else "function"
     except BaseException as exc:  # noqa: BLE001 - SystemExit too: leaving early is a failure
         write(resp, {"setup": _short_error(exc), "g": gen})
@@ -193,7 +198,7 @@ def main() -> None:
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001, S110 - best effort: no ctypes, no prctl
         pass
     gen, pid = 0, _spawn(job, 0, req, resp, ctl)
     lines = _Lines(ctl)

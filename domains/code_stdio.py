@@ -89,9 +89,9 @@ def _child(job: dict, i: int, fin: int, fout: int, ferr: int, fres: int) -> None
     for src, dst in ((fin, 0), (fout, 1), (ferr, 2)):
         os.dup2(src, dst)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails the write, not the run
-    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", errors="replace", closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
     guard = sys.modules.get("mdrl.domains.sandbox_guard")
     exit_ = guard.reliability_guard()["_exit"] if guard is not None else os._exit
     # bound before any user code runs: replacing builtins or modules cannot reach these
@@ -152,12 +152,12 @@ def _child(job: dict, i: int, fin: int, fout: int, ferr: int, fres: int) -> None
             status = 1
         try:  # what a process exit would do next: atexit hooks (fast-output idioms flush there)
             atexit._run_exitfuncs()
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001, S110 - the program's own hooks and streams may fail
             pass
     for stream in (sys.stdout, sys.stderr, sys.__stdout__):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001, S110 - the program's own hooks and streams may fail
             pass
     exit_(status)
 
@@ -246,7 +246,7 @@ def main() -> None:
         import ctypes
 
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001, S110 - best effort: no ctypes, no prctl
         pass
     report = run(job)
     nonce = _read_line(0).strip()  # every child is gone: only now take the nonce

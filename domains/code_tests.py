@@ -29,6 +29,7 @@ from typing import Any
 from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps
 
 MAX_LINE = 64 << 20  # no honest answer is longer
+MAX_INT_DIGITS = 200_000
 
 
 class CaseTimeout(BaseException):
@@ -171,10 +172,7 @@ def _update_in_place(target: Any, new: Any) -> None:
     t = type(target)
     if t is list and type(new) is list:
         target[:] = new
-    elif t is dict and type(new) is dict:
-        target.clear()
-        target.update(new)
-    elif t is set and type(new) is set:
+    elif t is dict and type(new) is dict or t is set and type(new) is set:
         target.clear()
         target.update(new)
     elif t is bytearray and type(new) is bytearray:
@@ -188,7 +186,7 @@ def _update_in_place(target: Any, new: Any) -> None:
 class Remote:
     """An object that stays in the solution's process; attributes are remote methods."""
 
-    __slots__ = ("_link", "_handle")
+    __slots__ = ("_handle", "_link")
 
     def __init__(self, link: Link, handle: int) -> None:
         object.__setattr__(self, "_link", link)
@@ -211,7 +209,7 @@ class Remote:
 class RemoteCallable:
     """A function, class or method of the solution: calling it is a call over the link."""
 
-    __slots__ = ("_link", "_op", "_name", "_handle")
+    __slots__ = ("_handle", "_link", "_name", "_op")
 
     def __init__(self, link: Link, op: str, name: str, handle: int | None = None) -> None:
         self._link, self._op, self._name, self._handle = link, op, name, handle
@@ -242,19 +240,35 @@ def _used_names(trees: list[ast.Module]) -> set[str]:
     return {n.id for t in trees for n in ast.walk(t) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
-def choose_targets(trees: list[ast.Module], solution_names: dict[str, str], own: set[str], entry: str | None) -> dict:
+def choose_targets(trees: list[ast.Module], solution_names: dict[str, str], own: set[str], entries: list[str]) -> dict:
     """The names the tests take from the solution: those they use and do not have themselves.
 
-    ``own``: names this side defines (builtins, its prelude, its setup); the entry point
-    (HumanEval's prompt defines a stub of it) is always the solution's.
+    ``own``: names this side defines (builtins, its prelude, its setup); ``entries`` (the
+    function under test: HumanEval's prompt defines a stub of it, an MBPP task may be
+    named like a builtin) are always the solution's.
     """
     defined = set(own)
     for t in trees:
         defined |= _defined_names(t)
     wanted = {n for n in _used_names(trees) if n not in defined}
-    if entry:
-        wanted.add(entry)
+    wanted.update(entries)
     return {n: solution_names[n] for n in sorted(wanted) if n in solution_names}
+
+
+TRUSTED_THIRD_PARTY = frozenset(("numpy", "sortedcontainers"))
+
+
+def _own_module(name: str) -> Any:
+    """This side's own import of a module the solution imported (stdlib and a few others)."""
+    import importlib
+
+    top = name.split(".")[0]
+    if top not in getattr(sys, "stdlib_module_names", ()) and top not in TRUSTED_THIRD_PARTY:
+        return None
+    try:
+        return importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - absent here: the tests' NameError will say so
+        return None
 
 
 def _fmt(exc: BaseException) -> str:
@@ -283,7 +297,7 @@ def run(job: dict) -> dict:
         trees = [ast.parse(c, f"<test {i}>") for i, c in enumerate(cases)]
         post = ast.parse(job.get("post") or "", "<test setup>")
         if job.get("prelude"):
-            exec(compile(job["prelude"], "<prelude>", "exec"), ns)
+            exec(compile(job["prelude"], "<prelude>", "exec"), ns)  # noqa: S102 - running the program is the job
     except BaseException as exc:  # noqa: BLE001 - the ground truth itself is broken
         return {"results": results, "setup_error": "the tests do not run: " + _fmt(exc), "test_error": True}
     link.nodes = (ns.get("ListNode"), ns.get("TreeNode"))
@@ -294,16 +308,22 @@ def run(job: dict) -> dict:
     except SolutionError as exc:
         return {"results": results, "setup_error": str(exc)}
     own = set(dir(builtins)) | {k for k in ns if not k.startswith("__")}
-    entry = job.get("entry") or None
-    own.discard(entry)
-    targets = choose_targets(trees + [post], link.names, own, entry)
+    entries = [str(e) for e in job.get("entries") or []]
+    for entry in entries:
+        own.discard(entry)
+    targets = choose_targets(trees + [post], link.names, own, entries)
     for name, kind in targets.items():
-        ns[name] = RemoteCallable(link, "new" if kind == "class" else "fn", name)
+        if kind.startswith("module:"):
+            module = _own_module(kind[len("module:") :])
+            if module is not None:
+                ns[name] = module
+        else:
+            ns[name] = RemoteCallable(link, "new" if kind == "class" else "fn", name)
     signal.signal(signal.SIGALRM, _on_alarm)
     try:
         if job.get("post"):
             signal.setitimer(signal.ITIMER_REAL, max(0.001, budget_end - time.monotonic()))
-            exec(compile(post, "<test setup>", "exec"), ns)
+            exec(compile(post, "<test setup>", "exec"), ns)  # noqa: S102 - running the program is the job
             signal.setitimer(signal.ITIMER_REAL, 0)
     except BaseException as exc:  # noqa: BLE001
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -317,7 +337,7 @@ def run(job: dict) -> dict:
         try:
             code = compile(tree, f"<test {i}>", "exec")
             signal.setitimer(signal.ITIMER_REAL, max(0.001, min(case_limit, budget_end - now)))
-            exec(code, ns)
+            exec(code, ns)  # noqa: S102 - running the tests is the job
             signal.setitimer(signal.ITIMER_REAL, 0)
         except CaseTimeout:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -359,8 +379,12 @@ def main() -> None:
     for fd in (0, 1):  # test code that prints must not write into the report channel
         os.dup2(devnull, fd)
     os.close(devnull)
-    sys.stdout = open(1, "w", closefd=False)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives as long as the process
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    if hasattr(sys, "set_int_max_str_digits"):
+        # big enough for any honest answer; a 60 MB run of digits would take minutes to parse
+        # (in C, where the case alarm cannot interrupt it), so it fails as a ValueError instead
+        sys.set_int_max_str_digits(MAX_INT_DIGITS)
     report = run(job)
     data = (dumps(report) + "\n").encode()
     while data:

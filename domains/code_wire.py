@@ -9,7 +9,7 @@ themselves; everything else is a one-key object naming its kind: ``{"t": [...]}`
 complex, ``{"r": [start, stop, step]}`` range, ``{"it": [...]}`` an iterator or generator
 (its values, drawn up to the size limit), ``{"ln": [...], "cy": k}`` a linked list
 (``cy``: the index its tail points back to), ``{"tn": [...]}`` a binary tree in LeetCode's
-level order, ``{"h": n}`` a handle to an object that stays on the solution's side.
+level order, ``{"ty": "int"}`` a builtin type, ``{"h": n}`` a handle to an object that stays on the solution's side.
 
 :func:`decode` builds values only from the decoding side's own types (and the ListNode /
 TreeNode classes it is given), so no object of the other side ever reaches a comparison.
@@ -20,12 +20,18 @@ from __future__ import annotations
 import collections
 import json
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MAX_ITEMS = 2_000_000  # values per encoded message: a generator is drawn this far at most
 
 if hasattr(sys, "set_int_max_str_digits"):
     sys.set_int_max_str_digits(0)  # big ints cross as JSON digits, whatever their size
+
+
+_TYPES = {t.__name__: t for t in (int, float, str, bool, bytes, bytearray, list, tuple, dict, set, frozenset, complex,
+                                   type(None), object, range)}
+_TYPES_BY_OBJ = {t: n for n, t in _TYPES.items()}
 
 
 class WireError(TypeError):
@@ -76,6 +82,8 @@ class Encoder:
             return {"s": [self.encode(v) for v in x]}
         if t is frozenset:
             return {"f": [self.encode(v) for v in x]}
+        if t is type and x in _TYPES_BY_OBJ:  # MBPP passes int, str, ... as arguments
+            return {"ty": _TYPES_BY_OBJ[x]}
         if t in self.handled and self.on_object is not None:
             return self.on_object(x)
         shape = _list_shape(x)
@@ -172,7 +180,7 @@ class Encoder:
 class _Node:
     """Fallback ListNode/TreeNode where the decoding side defines none."""
 
-    def __init__(self, val: Any = 0, next: Any = None, left: Any = None, right: Any = None) -> None:  # noqa: A002
+    def __init__(self, val: Any = 0, next: Any = None, left: Any = None, right: Any = None) -> None:
         self.val, self.next, self.left, self.right = val, next, left, right
 
 
@@ -237,6 +245,11 @@ class Decoder:
             return self._linked(self._items(d["ln"]), d.get("cy"))
         if "tn" in d:
             return self._tree(self._items(d["tn"]))
+        if "ty" in d:
+            name = self._str(d["ty"])
+            if name not in _TYPES:
+                raise WireError("not wire data")
+            return _TYPES[name]
         if "h" in d and self.on_handle is not None:
             return self.on_handle(self._int(d["h"]))
         raise WireError("not wire data")

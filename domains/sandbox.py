@@ -28,7 +28,11 @@ be the scorer user's). Where namespaces are refused (e.g. Docker's default secco
 profile), the program sees the real filesystem (world-writable /tmp included) and only
 Python's socket module is blocked; as non-root without user namespaces it also shares the
 scorer's uid, and only the guard (which ctypes bypasses) stands between it and the scorer.
-``isolation`` in each :class:`RunResult` says which layers a run got.
+``isolation`` in each :class:`RunResult` says which layers a run got, and
+:func:`isolation_level` sums them up as "namespaces", "uid" or "basic"; the code domain
+refuses to score below the level the user accepted (docs/sandbox.md). ``isolation=
+"no_namespaces"`` or ``"basic"`` force a weaker host's mode, to test it. Work directories
+carry the scorer's pid, so those of a scorer killed mid-run are removed by a later run.
 
 The first part of this file is also the child's entry point (``python -S sandbox.py
 CONFIG``). It imports only small stdlib modules, so a run starts quickly; the scorer-side
@@ -996,9 +1000,12 @@ def _clean_stale_workdirs(force: bool = False) -> int:
     except OSError:
         return 0
     for name in names:
-        pid_text = name[len(WORKDIR_PREFIX) :].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        parts = name[len(WORKDIR_PREFIX) :].split("-", 1)
+        # only our own format (prefix, pid, "-", mkdtemp's suffix, which has no "-"): an
+        # older or foreign name is never taken for a pid
+        if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) == os.getpid():
             continue
+        pid_text = parts[0]
         pid = int(pid_text)
         if _pid_alive(pid):
             continue
@@ -1014,7 +1021,12 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return _stat_field(pid, 3) is not None  # a zombie is as good as gone
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] != b"Z"  # a zombie is as good as gone
+    except (OSError, ValueError):
+        return True  # cannot tell: keep its directory
 
 
 def isolation_level(info: dict) -> str:

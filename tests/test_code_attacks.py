@@ -10,13 +10,11 @@ answer is returned). Beside each problem its reference solution must still pass.
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
-
 from mdrl.domains.code import load_humaneval, load_leetcode, load_mbpp, verify
 
 TRAIN = "leetcodedataset/LeetCodeDataset-v0.2.0-train.jsonl.gz"
@@ -475,3 +473,14 @@ def test_tests_get_their_own_classes_and_values_from_data(problems):
     gt = {"test_list": ["a = [3, 1, 2]\nsort_in_place(a)\nassert a == [1, 2, 3]"]}
     assert verify(fenced("def sort_in_place(xs):\n    xs.sort()\n"), gt).correct
     assert not verify(fenced("def sort_in_place(xs):\n    return sorted(xs)\n"), gt).correct
+
+
+def test_builtin_named_task_function_is_the_solutions_but_helpers_are_not():
+    """MBPP 126 names its function ``sum``: the tests call the solution's. A solution that
+    defines ``abs`` next to the function under test does not replace the tests' ``abs``."""
+    named_sum = {"test_list": ["assert sum(10, 15) == 6", "assert sum(4, 6) == 3"]}
+    right = "def sum(a, b):\n    return __builtins__['sum'](i for i in range(1, min(a, b)) if a % i == 0 == b % i)\n"
+    assert verify(fenced(right.replace("__builtins__['sum']", "__import__('builtins').sum")), named_sum).correct
+    near = {"test_list": ["assert abs(f(1) - 2.0) < 1e-6", "assert abs(f(2) - 3.0) < 1e-6"]}
+    assert verify(fenced("def f(x):\n    return x + 1.0\n"), near).correct
+    assert verify(fenced("def abs(x):\n    return 0\ndef f(x):\n    return -7.0\n"), near).fraction == 0
