@@ -55,18 +55,21 @@ def _mdrl_load(name, blob):
     mod = types.ModuleType(name)
     mod.__file__ = "<" + name + ">"
     sys.modules[name] = mod
-    exec(marshal.loads(blob), mod.__dict__)
+    exec(marshal.loads(blob) if isinstance(blob, bytes) else compile(blob, mod.__file__, "exec"), mod.__dict__)
     return mod
 """
 
 
 @cache
-def program(main_module: str) -> str:
-    """The text the sandbox runs: the shipped modules, then ``main_module.main()``."""
+def program(main_module: str, compiled: bool = True) -> str:
+    """The text the sandbox runs: the shipped modules, then ``main_module.main()``.
+
+    ``compiled=False`` ships source instead, for a remote backend whose Python may differ.
+    """
     parts = [_LOADER]
     for name in (*SHIPPED, main_module):
         src = (HERE / (name.rsplit(".", 1)[1] + ".py")).read_text()
-        blob = marshal.dumps(compile(src, f"<{name}>", "exec"))
+        blob = marshal.dumps(compile(src, f"<{name}>", "exec")) if compiled else src
         parts.append(f"_mdrl_load({name!r}, {blob!r})\n")
     parts.append(f"import sys as _s\n_s.modules[{main_module!r}].main()\n")
     return "".join(parts)
@@ -189,12 +192,13 @@ def run_single(job: dict, options: Mapping, run_timeout: float) -> tuple[dict | 
     stdin = payload + nonce.encode() + b"\n"
     limit = 6 * sum(job["caps"]) + 1_000_000  # JSON escaping may grow output up to 6x
     memory_mb = int(options["memory_mb"])
-    source = program("mdrl.domains.code_stdio")
     if (options.get("backend") or "local") == "sandbox_fusion":
+        source = program("mdrl.domains.code_stdio", compiled=False)
         res = run_program_sandbox_fusion(
             source, stdin.decode("ascii"), run_timeout, memory_mb, limit, sandbox_url=options.get("sandbox_url")
         )
     else:
+        source = program("mdrl.domains.code_stdio")
         res = run_program(source, stdin, run_timeout, memory_mb, limit, guard=False, isolation=str(options.get("isolation") or "auto"))
     facts = {
         "isolation": {"solution": layers_summary(res.isolation) if "backend" not in res.isolation else "sandbox_fusion (remote)"},
