@@ -256,12 +256,17 @@ def choose_targets(trees: list[ast.Module], solution_names: dict[str, str], own:
 
 
 TRUSTED_THIRD_PARTY = frozenset(("numpy", "sortedcontainers"))
+MODULE_ALIASES = {"np": "numpy"}
 
 
-def _own_module(name: str) -> Any:
-    """This side's own import of a module the solution imported (stdlib and a few others)."""
+def _own_module(alias: str, name: str) -> Any:
+    """This side's own import of a module the solution bound to ``alias`` (MBPP 596's tests
+    use the ``sys`` its solution imports): only the real module of that name (or a
+    conventional alias), from the standard library or a few trusted packages."""
     import importlib
 
+    if name.rsplit(".", 1)[-1] != alias and MODULE_ALIASES.get(alias) != name:
+        return None  # `math` announced as some other module: not taken
     top = name.split(".")[0]
     if top not in getattr(sys, "stdlib_module_names", ()) and top not in TRUSTED_THIRD_PARTY:
         return None
@@ -314,7 +319,7 @@ def run(job: dict) -> dict:
     targets = choose_targets(trees + [post], link.names, own, entries)
     for name, kind in targets.items():
         if kind.startswith("module:"):
-            module = _own_module(kind[len("module:") :])
+            module = _own_module(name, kind[len("module:") :])
             if module is not None:
                 ns[name] = module
         else:

@@ -484,3 +484,12 @@ def test_builtin_named_task_function_is_the_solutions_but_helpers_are_not():
     near = {"test_list": ["assert abs(f(1) - 2.0) < 1e-6", "assert abs(f(2) - 3.0) < 1e-6"]}
     assert verify(fenced("def f(x):\n    return x + 1.0\n"), near).correct
     assert verify(fenced("def abs(x):\n    return 0\ndef f(x):\n    return -7.0\n"), near).fraction == 0
+
+
+def test_modules_the_tests_take_from_the_solution_are_their_own():
+    """MBPP 596's tests use the ``sys`` its solution imports: the test side imports its own
+    ``sys``; a name bound to another module (``import os as sys``) is not taken."""
+    gt = {"test_list": ["assert size((1, 2)) == sys.getsizeof((1, 2))"]}
+    assert verify(fenced("import sys\ndef size(t):\n    return sys.getsizeof(t)\n"), gt).correct
+    liar = "import unittest.mock as sys\ndef size(t):\n    return -1\n"
+    assert verify(fenced(liar), gt).fraction == 0
