@@ -207,7 +207,7 @@ class Decoder:
             return d
         if t is list:
             return [self.decode(v) for v in d]
-        if t is not dict or len(d) not in (1, 2):
+        if t is not dict or not (len(d) == 1 or (len(d) == 2 and d.keys() == {"ln", "cy"})):
             raise WireError("not wire data")
         if "t" in d:
             return tuple(self.decode(v) for v in self._items(d["t"]))
