@@ -8,13 +8,12 @@ import fractions
 import json
 
 import pytest
-
 from mdrl.domains.code_tests import _update_in_place, choose_targets
 from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps, loads
 
 
 class ListNode:
-    def __init__(self, val=0, next=None):  # noqa: A002 - LeetCode's signature
+    def __init__(self, val=0, next=None):
         self.val, self.next = val, next
 
 
