@@ -49,6 +49,7 @@ from mdrl.domains.code_judge import (  # noqa: F401 - stdio_match/call_match are
     call_match,
     case_passed,
     check_floor,
+    probe_summary,
     run_functional,
     run_single,
     stdio_match,
@@ -319,9 +320,10 @@ def _verify(answer: str, ground_truth: Any, options: Mapping) -> Verdict:
     floor = str(options.get("min_isolation") or DEFAULT_MIN_ISOLATION)
     opts = dict(options, memory_mb=int(options.get("memory_mb") or DEFAULT_MEMORY_MB))
     if backend == "local":
-        refusal = check_floor(str(options.get("isolation") or "auto"), floor)
+        mode = str(options.get("isolation") or "auto")
+        refusal = check_floor(mode, floor)
         if refusal:
-            return Verdict.wrong(refusal, passed=0, total=total, unscored=True)
+            return Verdict.wrong(refusal, passed=0, total=total, unscored=True, isolation={"host": probe_summary(mode)})
     elif job["mode"] == "functional":
         return Verdict.wrong(
             f"assert-based tests need the local two-process sandbox, not the {backend} backend", passed=0, total=total

@@ -100,6 +100,11 @@ def check_floor(isolation: str, floor: str) -> str | None:
     )
 
 
+def probe_summary(isolation: str) -> str:
+    """The layers a run gets on this host in ``isolation`` mode (cached probe)."""
+    return layers_summary(probe(isolation, cached=True))
+
+
 def _below_floor(infos: list[dict], floor: str) -> str | None:
     for info in infos:
         if "namespaces" not in info:

@@ -137,6 +137,7 @@ def test_forced_weak_mode_is_refused_below_the_floor(mode):
     v = verify(fenced(RIGHT), TOTAL_GT, isolation=mode)  # default floor: namespaces
     assert not v.correct and v.fraction == 0 and v.details["unscored"]
     assert f"min_isolation={level}" in v.details["reason"]
+    assert v.details["isolation"]["host"].startswith(level)  # and which layers the host gives
 
 
 @pytest.mark.parametrize("mode", ["no_namespaces", "basic"])
