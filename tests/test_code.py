@@ -208,6 +208,14 @@ def test_mbpp_reference_code_passes(shared_data):
     assert all(v.details["total"] == len(json.loads(r["reward_model"]["ground_truth"])["test_list"]) for r, v in zip(rows, verdicts))
 
 
+@pytest.mark.slow
+def test_mbpp_all_references_pass(shared_data, slow_enabled):
+    """Every reference of sanitized MBPP (427) and original MBPP (974) passes its asserts."""
+    rows = load_mbpp(str(shared_data / "mbpp/sanitized-mbpp.json"), "all") + load_mbpp(str(shared_data / "mbpp/mbpp.jsonl"), "all")
+    verdicts = verify_all([(r["extra_info"]["reference"], r["reward_model"]["ground_truth"]) for r in rows], timeout_s=30)
+    assert not [(r["extra_info"]["task_id"], v.details) for r, v in zip(rows, verdicts) if not v.correct]
+
+
 def test_mbpp_asserts_pay_separately():
     gt = {"test_list": ["assert f(1) == 2", "assert f(2) == 3", "assert f(3) == 5"]}
     v = verify(fenced("def f(x):\n    return x + 1"), gt)
@@ -366,8 +374,17 @@ def test_sandbox_sees_the_site_packages_of_a_virtualenv_scorer(tmp_path):
     import subprocess
     import sys
 
+    import site
+    import sysconfig
+
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
+    # --system-site-packages gives the base interpreter's packages, not those of the venv
+    # running these tests (where mdrl and its dependencies are): chain them in
+    inner = subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    outer = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+    Path(inner, "outer_venv.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in dict.fromkeys(outer)))
     marker = venv / "lib" / "marker_pkg_for_mdrl.py"
     marker.write_text("VALUE = 42\n")
     probe = (
