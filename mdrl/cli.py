@@ -224,16 +224,18 @@ def main(argv: list[str] | None = None) -> int:
 def _run_hydra(command: str, task: Callable, rest: list[str]) -> int:
     import hydra
 
-    status = {"rc": 0}
+    status: dict = {"rc": 0, "jobs": 0, "failed": []}
 
     def app(cfg) -> None:  # Hydra calls this once per job (many under -m)
+        status["jobs"] += 1
         try:
             task(cfg)
         except UserError as exc:
+            # one sentence per failed job; the other jobs of a sweep still run (train
+            # leaves FAILED in the job's folder)
             print(f"mdrl {command}: {exc}", file=sys.stderr)
             status["rc"] = 2
-            if "-m" in rest or "--multirun" in rest:
-                raise
+            status["failed"].append(_job_label())
 
     app.__module__ = task.__module__
     saved = sys.argv
@@ -244,7 +246,39 @@ def _run_hydra(command: str, task: Callable, rest: list[str]) -> int:
         return int(exc.code or 0)
     finally:
         sys.argv = saved
+    if status["failed"] and status["jobs"] > 1:
+        print(f"mdrl {command}: {len(status['failed'])} of {status['jobs']} jobs failed: {', '.join(status['failed'])}", file=sys.stderr)
     return status["rc"]
+
+
+def _job_label() -> str:
+    """The running Hydra job's number and overrides, for the end-of-sweep failure list."""
+    from hydra.core.hydra_config import HydraConfig
+
+    try:
+        job = HydraConfig.get().job
+        return f"#{job.num} ({job.override_dirname or 'defaults'})"
+    except Exception:  # noqa: BLE001 - a single run has no job number
+        return "job"
+
+
+def _slug(text: str) -> str:
+    """A folder name from a Hydra override list: no path separators, bounded length."""
+    import hashlib
+
+    safe = re.sub(r"[^A-Za-z0-9._,=+-]+", "_", str(text)).strip("_")
+    return safe if len(safe) <= 120 else f"{safe[:100]}-{hashlib.sha1(safe.encode()).hexdigest()[:8]}"
+
+
+def _register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    # conf/train.yaml names multirun job folders ${mdrl_slug:${hydra.job.override_dirname}}
+    if not OmegaConf.has_resolver("mdrl_slug"):
+        OmegaConf.register_new_resolver("mdrl_slug", _slug)
+
+
+_register_resolvers()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ from mdrl.curricula import get_curriculum
 from mdrl.jobs.records import provenance
 from mdrl.jobs.sources import load_entry
 from mdrl.jobs.templates import render
+from mdrl.jobs.validate import check_experiment
 
 
 def plan_sizes(available: Mapping[str, int], domains: Mapping[str, str], mixture: Mapping) -> dict[str, int]:
@@ -173,6 +174,7 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
 def run(cfg: DictConfig) -> dict:
     """Entry point of ``mdrl prepare``."""
     out = Path(str(cfg.run_dir))
+    check_experiment(cfg)  # one sentence for bad sizes, weights, backend or missing files
     manifest = prepare(cfg, out)
     print(json.dumps({k: manifest[k] for k in ("mixture", "rows", "val_rows", "train_files", "val_file")}, indent=2))
     return manifest

@@ -11,6 +11,8 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
+import traceback
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -18,11 +20,19 @@ from omegaconf import DictConfig, OmegaConf
 from mdrl.errors import UserError
 from mdrl.jobs.prepare import prepare
 from mdrl.jobs.records import provenance
+from mdrl.jobs.validate import check_experiment, check_local_model
 
 
-def log(msg: str) -> None:
-    """Progress messages go to stderr so stdout stays clean (dry_run prints YAML there)."""
-    print(f"[mdrl] {msg}", file=sys.stderr, flush=True)
+_LOG_FILE: Path | None = None  # the run's train.log, set by run()
+
+
+def log(msg: str, echo: bool = True) -> None:
+    """Progress messages go to stderr (stdout stays clean: dry_run prints YAML there) and train.log."""
+    if echo:
+        print(f"[mdrl] {msg}", file=sys.stderr, flush=True)
+    if _LOG_FILE is not None:
+        with _LOG_FILE.open("a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
 
 
 def choose_backend(requested: str) -> tuple[str, str]:
@@ -50,10 +60,32 @@ def _warn_template(cfg: DictConfig) -> None:
 
 
 def run(cfg: DictConfig) -> dict:
-    """Entry point of ``mdrl train``."""
+    """Entry point of ``mdrl train``: a failed run leaves ``FAILED`` (the reason) and train.log."""
+    global _LOG_FILE
+    run_dir = Path(str(cfg.run_dir)).resolve()
+    if cfg.dry_run:
+        check_experiment(cfg)
+        return _run(cfg, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _LOG_FILE = run_dir / "train.log"
+    marker = run_dir / "FAILED"
+    marker.unlink(missing_ok=True)
+    try:
+        check_experiment(cfg)
+        return _run(cfg, run_dir)
+    except BaseException as exc:
+        reason = str(exc) if isinstance(exc, UserError) else "".join(traceback.format_exception(exc))
+        marker.write_text(f"{type(exc).__name__}: {reason}\n")
+        # a UserError is printed once, by the CLI; here it only goes to train.log
+        log(f"failed: {reason.strip().splitlines()[-1] if reason.strip() else type(exc).__name__} (reason in {marker})", echo=not isinstance(exc, UserError))
+        raise
+    finally:
+        _LOG_FILE = None
+
+
+def _run(cfg: DictConfig, run_dir: Path) -> dict:
     from mdrl.jobs import verl_config
 
-    run_dir = Path(str(cfg.run_dir)).resolve()
     _warn_template(cfg)
     if cfg.dry_run:
         data_dir = run_dir / "data"
@@ -63,6 +95,7 @@ def run(cfg: DictConfig) -> dict:
         return {"dry_run": True}
     backend, why = choose_backend(str(cfg.backend))
     log(f"backend: {backend} ({why})")
+    check_local_model(cfg, backend)
     manifest = prepare(cfg, run_dir / "data")
     log(f"data: {manifest['rows_per_domain']} train rows per domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
@@ -76,7 +109,8 @@ def run(cfg: DictConfig) -> dict:
     return summary
 
 
-def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: list[str] | None = None) -> str:
+def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: str | None = None) -> str:
+    """The model to train: ``model.path``, or a tiny model built here (its tokenizer trained on ``texts``, a parquet)."""
     if cfg.model.get("path"):
         return str(cfg.model.path)
     if "build" not in cfg.model:
@@ -86,7 +120,8 @@ def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: list[s
         return str(target)
     from mdrl.jobs.tiny_model import ensure_tiny_model
 
-    return ensure_tiny_model(OmegaConf.to_container(cfg.model, resolve=True), texts or [], target)
+    # the tokenizer texts are read only here: a real model never needs them
+    return ensure_tiny_model(OmegaConf.to_container(cfg.model, resolve=True), _texts(texts) if texts and not (target / "tokenizer.json").is_file() else [], target)
 
 
 def _texts(parquet: str) -> list[str]:
@@ -115,7 +150,7 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
 
         train_file = str(run_dir / "data" / "train_all_stages.parquet")
         pd.concat([pd.read_parquet(f) for f in manifest["train_files"]]).to_parquet(train_file, index=False)
-    model = _model_path(cfg, run_dir, texts=_texts(train_file))
+    model = _model_path(cfg, run_dir, texts=train_file)
     settings = OmegaConf.to_container(cfg.reward, resolve=True)
     try:
         summary = train_trl(OmegaConf.to_container(cfg, resolve=True), model, train_file, run_dir, settings)
@@ -127,7 +162,7 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
 
 
 def _train_verl(cfg: DictConfig, run_dir: Path, manifest: dict, verl_config) -> dict:
-    model = _model_path(cfg, run_dir, texts=_texts(manifest["train_files"][0]))
+    model = _model_path(cfg, run_dir, texts=manifest["train_files"][0])
     results = []
     for i, train_file in enumerate(manifest["train_files"]):
         stage_dir = run_dir if len(manifest["train_files"]) == 1 else run_dir / f"stage{i}"
