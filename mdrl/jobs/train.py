@@ -153,7 +153,7 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
     model = _model_path(cfg, run_dir, texts=train_file)
     settings = OmegaConf.to_container(cfg.reward, resolve=True)
     try:
-        summary = train_trl(OmegaConf.to_container(cfg, resolve=True), model, train_file, run_dir, settings)
+        summary = train_trl(OmegaConf.to_container(cfg, resolve=True), model, train_file, run_dir, settings, manifest.get("val_file"))
     finally:
         shutdown()
     png = plot_reward_curve(summary["metrics"], run_dir / "reward_curve.png")
