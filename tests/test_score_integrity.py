@@ -255,9 +255,16 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(tmp_path):
 
     again = score(f"input={src}", f"output={out}", cwd=tmp_path, env=env)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert f"resuming {out}" in again.stdout
+    assert f"resuming {out}: {partial} of {n} lines already scored" in again.stderr
     got = rows(out)
     assert [r["id"] for r in got] == [f"s{i}" for i in range(n)]
     assert [r["score"] for r in got] == [1.0 if i % 3 == 1 else 0.0 for i in range(n)]
     summary = json.loads(Path(f"{out}.meta.json").read_text())["summary"]
     assert summary["status"] == "complete" and summary["resumed_after"] == partial and summary["scored_this_run"] == n - summary["resumed_after"]
+
+
+def test_unknown_data_source_lists_the_known_ones_on_every_path():
+    from mdrl.scoring import score_one
+
+    reason = score_one("gsm8k", "<answer>3</answer>", "3")["details"]["reason"]
+    assert reason.startswith("unknown data_source 'gsm8k' (known: ") and "countdown" in reason and "zebra" in reason

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -212,12 +213,15 @@ def run(cfg: DictConfig) -> dict:
     workers = check_workers(cfg.workers)
     check_scheme(settings)
     check_paths(src, dst)
-    sha, total = fingerprint(src)
+    try:
+        sha, total = fingerprint(src)
+    except OSError as exc:
+        raise UserError(f"cannot read input {src}: {exc.strerror or exc}") from None
     input_id = {"path": str(src.resolve()), "sha256": sha, "lines": total}
     key = scoring_settings(settings)
     done = resume_point(dst, input_id, key, bool(cfg.resume))
     if done:
-        print(f"[mdrl] resuming {dst}: {done} of {total} lines already scored", flush=True)
+        print(f"[mdrl] resuming {dst}: {done} of {total} lines already scored", file=sys.stderr, flush=True)
     record = {"input": input_id, "settings": key}
     write_meta(dst, cfg, {"status": "running", "resumed_after": done}, record)
 

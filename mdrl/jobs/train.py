@@ -74,7 +74,10 @@ def run(cfg: DictConfig) -> dict:
         check_experiment(cfg)
         return _run(cfg, run_dir)
     except BaseException as exc:
-        reason = str(exc) if isinstance(exc, UserError) else "".join(traceback.format_exception(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            reason = f"interrupted; rerun with hydra.run.dir={run_dir} to resume"
+        else:
+            reason = str(exc) if isinstance(exc, UserError) else "".join(traceback.format_exception(exc))
         marker.write_text(f"{type(exc).__name__}: {reason}\n")
         # a UserError is printed once, by the CLI; here it only goes to train.log
         log(f"failed: {reason.strip().splitlines()[-1] if reason.strip() else type(exc).__name__} (reason in {marker})", echo=not isinstance(exc, UserError))

@@ -191,6 +191,29 @@ class _MetricsLog:
         return CB()
 
 
+class _PerDomain:
+    """Adds the last batch's per-source reward metrics to each GRPO log line.
+
+    Put first among the callbacks, so metrics.jsonl, the console and every logger of
+    ``cluster.logger`` (tensorboard, wandb) see them, as veRL's dashboards do.
+    """
+
+    def __init__(self, reward: TRLReward) -> None:
+        self.reward = reward
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        outer = self
+
+        class CB(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if logs is not None and "reward" in logs:
+                    logs.update(outer.reward.last_metrics)
+
+        return CB()
+
+
 class Validator:
     """Greedy answers to val.parquet, scored per source, at GRPO's start, every N steps and end.
 
@@ -412,8 +435,9 @@ def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, set
 
     _hush_library_bars()
     report = report_to(cluster.get("logger"))
-    # tensorboard event files go under the run (transformers reads this, not logging_dir)
-    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard")
+    # tensorboard event files go under the run, one folder per phase (transformers reads
+    # this variable; logging_dir is deprecated)
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard" / "sft")
     if "wandb" in report:
         os.environ.setdefault("WANDB_PROJECT", str(cluster.get("project") or "mdrl"))
     _cpu_threads()
@@ -439,9 +463,11 @@ def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, set
     keep_metrics(metrics, lambda l: (l.get("phase") != "grpo" or int(l.get("step", 0)) <= k) and (l.get("phase") != "val" or int(l.get("step", 0)) < k))
     done_file.unlink(missing_ok=True)
 
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard" / "grpo")
     args = grpo_config(tcfg, algo, out, report, cluster.get("experiment"))
     trainer = GRPOTrainer(model=model_path, reward_funcs=[reward], args=args, train_dataset=to_dataset(rows))
     _quiet(trainer)
+    trainer.callback_handler.callbacks.insert(0, _PerDomain(reward).callback())
     trainer.add_callback(_MetricsLog(metrics, reward, "grpo").callback())
     trainer.add_callback(_Console("GRPO", reward).callback())
     trainer.add_callback(_SaveAtEnd().callback())
