@@ -11,7 +11,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_dir() -> Path:
+    if "MDRL_SHARED" not in os.environ and os.environ.get("MDRL_DATA"):
+        return Path(os.environ["MDRL_DATA"]).resolve().parent  # MDRL_DATA is shared/data
     return Path(os.environ.get("MDRL_SHARED", REPO.parent / "shared")).resolve()
+
+
+GET_DATA = ("set MDRL_SHARED to the folder holding data/ (or MDRL_DATA to data/ itself); "
+            "'mdrl data fetch' downloads it (see README, Data)")
 
 
 @pytest.fixture(scope="session")
@@ -19,7 +25,7 @@ def shared() -> Path:
     """Path of shared/ (paper files, benchmarks); tests needing it skip loudly when absent."""
     p = shared_dir()
     if not (p / "data").is_dir():
-        pytest.skip(f"shared data not found at {p} (set MDRL_SHARED)")
+        pytest.skip(f"shared data not found at {p}: {GET_DATA}")
     return p
 
 

@@ -24,6 +24,7 @@ from mdrl.jobs import language
 from mdrl.jobs.records import provenance
 from mdrl.jobs.sources import load_entry
 from mdrl.jobs.templates import render
+from mdrl.jobs.validate import check_experiment
 
 
 def plan_sizes(available: Mapping[str, int], domains: Mapping[str, str], mixture: Mapping) -> dict[str, int]:
@@ -177,6 +178,7 @@ def run(cfg: DictConfig) -> dict:
     from mdrl.jobs.adaptive_data import expand_levels
 
     out = Path(str(cfg.run_dir))
+    check_experiment(cfg)  # one sentence for bad sizes, weights, backend or missing files
     manifest = prepare(expand_levels(cfg), out)  # curriculum=adaptive: every level of generated sources
     print(json.dumps({k: manifest[k] for k in ("mixture", "rows", "val_rows", "train_files", "val_file")}, indent=2))
     return manifest

@@ -28,11 +28,28 @@ def provenance() -> dict:
     return info
 
 
-def write_meta(result_path: Path, cfg: DictConfig | dict, summary: dict) -> Path:
-    """Write ``<result>.meta.json`` holding the resolved config, summary and provenance."""
+def meta_path(result_path: Path) -> Path:
+    """Where the meta file of ``result_path`` lives: ``<result>.meta.json``."""
+    return Path(str(result_path) + ".meta.json")
+
+
+def read_meta(result_path: Path) -> dict | None:
+    """The meta record of ``result_path``, or None when absent or unreadable."""
+    try:
+        meta = json.loads(meta_path(result_path).read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def write_meta(result_path: Path, cfg: DictConfig | dict, summary: dict, extra: dict | None = None) -> Path:
+    """Write ``<result>.meta.json`` holding the resolved config, summary, provenance and ``extra``.
+
+    Written to a temporary file and renamed, so a crash never leaves half a meta file.
+    """
     conf = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
-    meta = {"config": conf, "summary": summary, "provenance": provenance()}
-    path = Path(str(result_path) + ".meta.json")
+    meta = {**(extra or {}), "config": conf, "summary": summary, "provenance": provenance()}
+    path = meta_path(result_path)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, indent=2, default=str))
     tmp.replace(path)

@@ -11,6 +11,8 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
+import traceback
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -18,11 +20,19 @@ from omegaconf import DictConfig, OmegaConf
 from mdrl.errors import UserError
 from mdrl.jobs.prepare import prepare
 from mdrl.jobs.records import provenance
+from mdrl.jobs.validate import check_experiment, check_local_model
 
 
-def log(msg: str) -> None:
-    """Progress messages go to stderr so stdout stays clean (dry_run prints YAML there)."""
-    print(f"[mdrl] {msg}", file=sys.stderr, flush=True)
+_LOG_FILE: Path | None = None  # the run's train.log, set by run()
+
+
+def log(msg: str, echo: bool = True) -> None:
+    """Progress messages go to stderr (stdout stays clean: dry_run prints YAML there) and train.log."""
+    if echo:
+        print(f"[mdrl] {msg}", file=sys.stderr, flush=True)
+    if _LOG_FILE is not None:
+        with _LOG_FILE.open("a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {msg}\n")
 
 
 def choose_backend(requested: str) -> tuple[str, str]:
@@ -53,14 +63,41 @@ def _warn_template(cfg: DictConfig) -> None:
 
 
 def run(cfg: DictConfig) -> dict:
-    """Entry point of ``mdrl train``."""
-    from mdrl.jobs import stages, verl_config
+    """Entry point of ``mdrl train``: a failed run leaves ``FAILED`` (the reason) and train.log."""
+    global _LOG_FILE
+    from mdrl.jobs import stages
     from mdrl.jobs.adaptive_data import expand_levels
 
     if stages.is_chain(cfg):  # staged curriculum: one job per stage (mdrl/jobs/stages.py)
         return stages.run_chain(cfg, run, "verl" if cfg.dry_run else choose_backend(str(cfg.backend))[0])
     cfg = expand_levels(cfg)  # adaptive curriculum: every level of each generated source
     run_dir = Path(str(cfg.run_dir)).resolve()
+    if cfg.dry_run:
+        check_experiment(cfg)
+        return _run(cfg, run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _LOG_FILE = run_dir / "train.log"
+    marker = run_dir / "FAILED"
+    marker.unlink(missing_ok=True)
+    try:
+        check_experiment(cfg)
+        return _run(cfg, run_dir)
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            reason = f"interrupted; rerun with hydra.run.dir={run_dir} to resume"
+        else:
+            reason = str(exc) if isinstance(exc, UserError) else "".join(traceback.format_exception(exc))
+        marker.write_text(f"{type(exc).__name__}: {reason}\n")
+        # a UserError is printed once, by the CLI; here it only goes to train.log
+        log(f"failed: {reason.strip().splitlines()[-1] if reason.strip() else type(exc).__name__} (reason in {marker})", echo=not isinstance(exc, UserError))
+        raise
+    finally:
+        _LOG_FILE = None
+
+
+def _run(cfg: DictConfig, run_dir: Path) -> dict:
+    from mdrl.jobs import verl_config
+
     _warn_template(cfg)
     if cfg.dry_run:
         data_dir = run_dir / "data"
@@ -72,6 +109,7 @@ def run(cfg: DictConfig) -> dict:
         return {"dry_run": True}
     backend, why = choose_backend(str(cfg.backend))
     log(f"backend: {backend} ({why})")
+    check_local_model(cfg, backend)
     if backend == "verl":  # a layout that cannot work is refused before any data is prepared
         planned = _model_path(cfg, run_dir, dry=True)
         _check_layout(cfg, verl_config.build(cfg, [str(run_dir / "data" / "train.parquet")], None, planned), planned)
@@ -98,7 +136,8 @@ def _check_layout(cfg: DictConfig, vcfg: DictConfig, model: str) -> None:
     gpu_layout.check(vcfg, gpu_layout.count_params(cfg.model, model), gpus.memory_gb)
 
 
-def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: list[str] | None = None) -> str:
+def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: str | None = None) -> str:
+    """The model to train: ``model.path``, or a tiny model built here (its tokenizer trained on ``texts``, a parquet)."""
     if cfg.model.get("path"):
         return str(cfg.model.path)
     if "build" not in cfg.model:
@@ -108,7 +147,8 @@ def _model_path(cfg: DictConfig, run_dir: Path, dry: bool = False, texts: list[s
         return str(target)
     from mdrl.jobs.tiny_model import ensure_tiny_model
 
-    return ensure_tiny_model(OmegaConf.to_container(cfg.model, resolve=True), texts or [], target)
+    # the tokenizer texts are read only here: a real model never needs them
+    return ensure_tiny_model(OmegaConf.to_container(cfg.model, resolve=True), _texts(texts) if texts and not (target / "tokenizer.json").is_file() else [], target)
 
 
 def _texts(parquet: str) -> list[str]:
@@ -137,10 +177,10 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
 
         train_file = str(run_dir / "data" / "train_all_stages.parquet")
         pd.concat([pd.read_parquet(f) for f in manifest["train_files"]]).to_parquet(train_file, index=False)
-    model = _model_path(cfg, run_dir, texts=_texts(train_file))
+    model = _model_path(cfg, run_dir, texts=train_file)
     settings = OmegaConf.to_container(cfg.reward, resolve=True)
     try:
-        summary = train_trl(OmegaConf.to_container(cfg, resolve=True), model, train_file, run_dir, settings)
+        summary = train_trl(OmegaConf.to_container(cfg, resolve=True), model, train_file, run_dir, settings, manifest.get("val_file"))
     finally:
         shutdown()
     png = plot_reward_curve(summary["metrics"], run_dir / "reward_curve.png")
@@ -149,7 +189,7 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
 
 
 def _train_verl(cfg: DictConfig, run_dir: Path, manifest: dict, verl_config) -> dict:
-    model = _model_path(cfg, run_dir, texts=_texts(manifest["train_files"][0]))
+    model = _model_path(cfg, run_dir, texts=manifest["train_files"][0])
     results = []
     for i, train_file in enumerate(manifest["train_files"]):
         stage_dir = run_dir if len(manifest["train_files"]) == 1 else run_dir / f"stage{i}"

@@ -3,16 +3,26 @@
 veRL 0.9 rolls out only through vLLM/SGLang/TRT-LLM, so it cannot train on a CPU. This
 backend runs the same experiment (same parquet, templates and reward entry) through
 TRL instead; it never implements an RL loop of its own.
+
+Console: one progress bar per phase (step/total/ETA, reward and per-source accuracy and
+format rate); the full log dicts go to ``trl/metrics.jsonl``. Validation: greedy answers
+to ``val.parquet`` at GRPO's start, every ``trl.eval_every`` steps and at the end.
+Resume: rerunning in the same run directory continues an interrupted run from its last
+checkpoint (and says so); a finished run trains nothing more unless ``trl.max_steps``
+is raised.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from mdrl.jobs import trl_curriculum
+from mdrl.errors import UserError
 from mdrl.jobs.warmup import gold_response
 from mdrl.scoring.trl_reward import TRLReward
 
@@ -67,6 +77,94 @@ def _cpu_threads() -> None:
         torch.set_num_threads(max(1, default_workers() // 2))
 
 
+def _log(msg: str) -> None:
+    print(f"[mdrl] {msg}", file=sys.stderr, flush=True)
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The lines of a run's metrics.jsonl (empty when there is none)."""
+    if not path.is_file():
+        return []
+    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()]
+
+
+def keep_metrics(path: Path, keep) -> int:
+    """Rewrite metrics.jsonl with only the lines ``keep(line)`` accepts; returns lines dropped.
+
+    A resumed phase trains its lost steps again: their old lines go, so no step is
+    counted twice.
+    """
+    lines = read_metrics(path)
+    kept = [l for l in lines if keep(l)]
+    if len(kept) != len(lines):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(json.dumps(l) + "\n" for l in kept))
+        tmp.replace(path)
+    return len(lines) - len(kept)
+
+
+def headline(logs: Mapping, domain_logs: Mapping) -> str:
+    """The few numbers worth reading each step: reward, then accuracy and format rate per source."""
+    parts: list[str] = []
+    if "reward" not in logs and "loss" not in logs:
+        return ""  # an end-of-training summary, not a step
+    if "reward" in logs:
+        parts.append(f"reward {float(logs['reward']):+.3f}")
+    elif "loss" in logs:
+        parts.append(f"loss {float(logs['loss']):.3f}")
+    sources = sorted({k.split("/")[1] for k in domain_logs if k.count("/") == 2 and "/all/" not in k})
+    for src in sources:
+        acc, fmt = domain_logs.get(f"reward/{src}/accuracy"), domain_logs.get(f"reward/{src}/format_rate")
+        if acc is not None:
+            parts.append(f"{src} acc {acc:.2f} fmt {fmt:.2f}")
+    return " | ".join(parts)
+
+
+class _Console:
+    """A progress bar (step/total/ETA) with the headline metrics, instead of raw log dicts."""
+
+    def __init__(self, desc: str, reward: TRLReward | None) -> None:
+        self.desc, self.reward, self.bar = desc, reward, None
+
+    def callback(self):
+        from tqdm import tqdm
+        from transformers import TrainerCallback
+
+        outer = self
+
+        class CB(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                outer.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=outer.desc, unit="step",
+                                 dynamic_ncols=True, file=sys.stderr)
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if outer.bar is not None:
+                    outer.bar.update(state.global_step - outer.bar.n)
+
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if outer.bar is None or not logs:
+                    return
+                if any(k.startswith("val/") for k in logs):
+                    outer.bar.write(f"[mdrl] step {state.global_step}/{state.max_steps} validation: {val_headline(logs)}", file=sys.stderr)
+                    return
+                text = headline(logs, outer.reward.last_metrics if outer.reward is not None else {})
+                if text:
+                    outer.bar.set_postfix_str(text, refresh=True)
+
+            def on_train_end(self, args, state, control, **kwargs):
+                if outer.bar is not None:
+                    outer.bar.close()
+                    outer.bar = None
+
+        return CB()
+
+
+def val_headline(logs: Mapping) -> str:
+    """Validation accuracy and format rate per source, from ``val/<source>/...`` keys."""
+    sources = sorted({k.split("/")[1] for k in logs if k.startswith("val/") and k.count("/") == 2 and "/all/" not in k})
+    return " | ".join(f"{s} acc {logs[f'val/{s}/accuracy']:.2f} fmt {logs[f'val/{s}/format_rate']:.2f}" for s in sources)
+
+
 class _MetricsLog:
     """Appends every trainer log line (plus per-domain reward metrics) to metrics.jsonl."""
 
@@ -82,22 +180,177 @@ class _MetricsLog:
             def on_log(self, args, state, control, logs=None, **kwargs):
                 if not logs:
                     return
-                line = {"phase": outer.phase, "step": state.global_step, **logs}
-                if outer.phase == "grpo":
-                    line.update(outer.reward.last_metrics)
+                if any(k.startswith("val/") for k in logs):
+                    line = {"phase": "val", "step": state.global_step, **logs}
+                else:
+                    line = {"phase": outer.phase, "step": state.global_step, **logs}
+                    if outer.phase == "grpo":
+                        line.update(outer.reward.last_metrics)
                 with outer.path.open("a") as fh:
                     fh.write(json.dumps(line, default=float) + "\n")
 
         return CB()
 
 
-def sft_warmup(model_path: str, rows: list[dict], domains: list[str], out_dir: Path, tcfg: Mapping, reward: TRLReward) -> str:
+class _PerDomain:
+    """Adds the last batch's per-source reward metrics to each GRPO log line.
+
+    Put first among the callbacks, so metrics.jsonl, the console and every logger of
+    ``cluster.logger`` (tensorboard, wandb) see them, as veRL's dashboards do.
+    """
+
+    def __init__(self, reward: TRLReward) -> None:
+        self.reward = reward
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        outer = self
+
+        class CB(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if logs is not None and "reward" in logs:
+                    logs.update(outer.reward.last_metrics)
+
+        return CB()
+
+
+class Validator:
+    """Greedy answers to val.parquet, scored per source, at GRPO's start, every N steps and end.
+
+    One greedy completion per prompt, as veRL's validation does by default, so the numbers
+    are comparable across backends. They go through ``trainer.log`` (model in eval mode,
+    so GRPOTrainer's training metrics are untouched) and so reach metrics.jsonl, the
+    console and every logger of ``cluster.logger``.
+    """
+
+    def __init__(self, rows: list[dict], settings: Mapping, workers: int | None, every: int, max_new_tokens: int, batch: int = 32) -> None:
+        self.rows, self.settings, self.workers = rows, settings, workers
+        self.every, self.max_new_tokens, self.batch = every, max_new_tokens, batch
+        self.trainer = None
+        self.last_step = -1
+
+    def evaluate(self, model, tokenizer) -> dict[str, float]:
+        """Per-source val metrics (``val/<source>/score|accuracy|format_rate``) of ``model`` now."""
+        import torch
+
+        from mdrl.scoring import score_batch
+        from mdrl.scoring.metrics import domain_metrics
+
+        side, tokenizer.padding_side = tokenizer.padding_side, "left"  # generation continues the prompt
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        texts = []
+        for r in self.rows:
+            p = _prompt(r)
+            texts.append(p if isinstance(p, str) else tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False))
+        completions: list[str] = []
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for i in range(0, len(texts), self.batch):
+                    enc = tokenizer(texts[i : i + self.batch], return_tensors="pt", padding=True).to(model.device)
+                    out = model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad)
+                    completions += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+        finally:
+            tokenizer.padding_side = side
+            model.train(was_training)
+        items = [
+            {"data_source": r["data_source"], "response": c, "ground_truth": r["reward_model"]["ground_truth"], "extra_info": r["extra_info"]}
+            for r, c in zip(self.rows, completions)
+        ]
+        results = score_batch(items, self.settings, self.workers)
+        return domain_metrics([r["data_source"] for r in self.rows], results, prefix="val")
+
+    def run(self, step: int) -> None:
+        """Validate now and log the metrics through the trainer (once per step)."""
+        if self.trainer is None or step == self.last_step:
+            return
+        self.last_step = step
+        model = self.trainer.model
+        metrics = self.evaluate(model, self.trainer.processing_class)
+        was_training = model.training
+        model.eval()  # GRPOTrainer.log then adds only its (empty) eval buffer
+        try:
+            self.trainer.log(dict(metrics))
+        finally:
+            model.train(was_training)
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        outer = self
+
+        class CB(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kwargs):
+                outer.run(state.global_step)
+
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step >= state.max_steps or (outer.every and state.global_step % outer.every == 0):
+                    # trainer.log clears should_log, which would drop this step's training line
+                    should_log = control.should_log
+                    outer.run(state.global_step)
+                    control.should_log = should_log
+
+        return CB()
+
+
+def _hush_library_bars() -> None:
+    """No per-dataset-map and weight-loading bars: mdrl's own phase bars say what runs."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def _quiet(trainer) -> None:
+    """Drop the trainer's raw-dict printer and its own bar: _Console shows progress instead."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+
+
+def report_to(loggers: Any) -> list[str]:
+    """TRL's report_to from ``cluster.logger`` (console is mdrl's own progress bar)."""
+    import importlib.util
+
+    out = []
+    for name in list(loggers or []):
+        if name == "console":
+            continue
+        if name not in ("tensorboard", "wandb"):
+            raise UserError(f"cluster.logger {name!r} is not supported by the TRL backend (choose from console, tensorboard, wandb)")
+        if importlib.util.find_spec(name) is None:
+            raise UserError(f"cluster.logger includes {name} but the {name} package is not installed (pip install {name})")
+        out.append(name)
+    return out
+
+
+class _SaveAtEnd:
+    """Ask the trainer for a full checkpoint at the last step, so a later, longer run continues from it."""
+
+    def callback(self):
+        from transformers import TrainerCallback
+
+        class CB(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                if state.global_step >= state.max_steps:
+                    control.should_save = True
+
+        return CB()
+
+
+def sft_warmup(model_path: str, rows: list[dict], domains: list[str], out_dir: Path, tcfg: Mapping, reward: TRLReward, report: list[str] | None = None) -> str:
     """A brief SFT on gold well-formed responses; returns the warmed model's path."""
     from trl import SFTConfig, SFTTrainer
 
     done = out_dir / "sft_final"
     if (done / "config.json").is_file():
         return str(done)  # resumed run
+    # an interrupted warm-up starts over (it saves no checkpoints): forget its old lines
+    keep_metrics(out_dir / "metrics.jsonl", lambda l: l.get("phase") != "sft")
     examples = []
     for row, dom in zip(rows, domains):
         completion = gold_response(dom, row)
@@ -115,20 +368,22 @@ def sft_warmup(model_path: str, rows: list[dict], domains: list[str], out_dir: P
         per_device_train_batch_size=int(tcfg["sft_batch_size"]),
         logging_steps=max(1, int(tcfg["sft_steps"]) // 10),
         save_strategy="no",
-        report_to="none",
+        report_to=report or "none",
         seed=int(tcfg.get("seed", 0)),
         disable_tqdm=True,
         **_device_kwargs(),
     )
     trainer = SFTTrainer(model=model_path, args=args, train_dataset=datasets.Dataset.from_list(examples))
+    _quiet(trainer)
     trainer.add_callback(_MetricsLog(out_dir / "metrics.jsonl", reward, "sft").callback())
+    trainer.add_callback(_Console("SFT warm-up", None).callback())
     trainer.train()
     trainer.save_model(str(done))
     trainer.processing_class.save_pretrained(str(done))
     return str(done)
 
 
-def grpo_config(tcfg: Mapping, algo: Mapping, out_dir: Path):
+def grpo_config(tcfg: Mapping, algo: Mapping, out_dir: Path, report: list[str] | None = None, run_name: str | None = None):
     """TRL GRPOConfig from the local-backend settings and the algorithm file."""
     from trl import GRPOConfig
 
@@ -150,7 +405,8 @@ def grpo_config(tcfg: Mapping, algo: Mapping, out_dir: Path):
         logging_steps=1,
         save_steps=int(tcfg["save_steps"]),
         save_total_limit=2,
-        report_to="none",
+        report_to=report or "none",
+        run_name=run_name,
         seed=int(tcfg.get("seed", 0)),
         disable_tqdm=True,
         gradient_checkpointing=False,
@@ -159,38 +415,84 @@ def grpo_config(tcfg: Mapping, algo: Mapping, out_dir: Path):
     return GRPOConfig(**kwargs)
 
 
-def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, settings: Mapping) -> dict:
+def _ckpt_step(path: Path) -> int:
+    return int(path.name.rsplit("-", 1)[1])
+
+
+def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, settings: Mapping, val_file: str | None = None) -> dict:
     """Run SFT warm-up (optional) then GRPO; returns a summary with the reward it reached."""
-    tcfg, algo = cfg["trl"], cfg["algorithm"]
+    from trl import GRPOTrainer
+
+    tcfg, algo, cluster = cfg["trl"], cfg["algorithm"], cfg.get("cluster") or {}
+    out = run_dir / "trl"
+    out.mkdir(parents=True, exist_ok=True)
+    metrics, done_file, final = out / "metrics.jsonl", out / "done.json", out / "final"
+    max_steps = int(tcfg["max_steps"])
+    done = json.loads(done_file.read_text()) if done_file.is_file() else None
+    if done and done["global_step"] >= max_steps and (final / "config.json").is_file():
+        _log(f"this run already finished GRPO at step {done['global_step']}; nothing to train "
+             f"(raise trl.max_steps above {done['global_step']} to continue it, or start a new run dir)")
+        return {**summarize(metrics, final), "resumed": "already finished"}
+
+    _hush_library_bars()
+    report = report_to(cluster.get("logger"))
+    # tensorboard event files go under the run, one folder per phase (transformers reads
+    # this variable; logging_dir is deprecated)
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard" / "sft")
+    if "wandb" in report:
+        os.environ.setdefault("WANDB_PROJECT", str(cluster.get("project") or "mdrl"))
     _cpu_threads()
     rows = _rows(train_file)
     domains = [r["extra_info"]["domain"] for r in rows]
     reward = TRLReward(settings, workers=tcfg.get("reward_workers"))
-    out = run_dir / "trl"
-    out.mkdir(parents=True, exist_ok=True)
     if int(tcfg.get("sft_steps") or 0) > 0:
-        model_path = sft_warmup(model_path, rows, domains, out, tcfg, reward)
-    args = grpo_config(tcfg, algo, out)
+        model_path = sft_warmup(model_path, rows, domains, out, tcfg, reward, report)
+
+    ckpts = sorted((out / "grpo").glob("checkpoint-*"), key=_ckpt_step)
+    last = ckpts[-1] if ckpts else None
+    k = _ckpt_step(last) if last else 0
+    stopped = max((int(l["step"]) for l in read_metrics(metrics) if l.get("phase") == "grpo"), default=0)
+    if last and done:
+        _log(f"continuing the finished run from step {k} to trl.max_steps={max_steps}")
+    elif last:
+        again = f" (steps {k + 1}-{stopped} are trained again)" if stopped > k else ""
+        _log(f"resuming GRPO: the run stopped at step {stopped} of {max_steps}; continuing from checkpoint-{k}{again}")
+    elif stopped:
+        _log(f"restarting GRPO from step 0: the run stopped at step {stopped}, before its first checkpoint")
+    # lines of steps that will be trained again go, so no step is counted twice; validation
+    # at the resumed step is redone at the start
+    keep_metrics(metrics, lambda l: (l.get("phase") != "grpo" or int(l.get("step", 0)) <= k) and (l.get("phase") != "val" or int(l.get("step", 0)) < k))
+    done_file.unlink(missing_ok=True)
+
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard" / "grpo")
+    args = grpo_config(tcfg, algo, out, report, cluster.get("experiment"))
     # curricula: ordered/adaptive draw order (TRL shuffles unless told not to), see trl_curriculum
     trainer_cls, reward_fn, args.shuffle_dataset = trl_curriculum.apply(cfg, rows, reward, out)
     trainer = trainer_cls(model=model_path, reward_funcs=[reward_fn], args=args, train_dataset=to_dataset(rows))
-    trainer.add_callback(_MetricsLog(out / "metrics.jsonl", reward, "grpo").callback())
+    _quiet(trainer)
+    trainer.callback_handler.callbacks.insert(0, _PerDomain(reward).callback())
+    trainer.add_callback(_MetricsLog(metrics, reward, "grpo").callback())
+    trainer.add_callback(_Console("GRPO", reward).callback())
+    trainer.add_callback(_SaveAtEnd().callback())
     trainer.add_callback(trl_curriculum.start_record_callback(out / "grpo_start.json", trainer))
-    resume = any((out / "grpo").glob("checkpoint-*"))
+    if val_file:
+        validator = Validator(_rows(val_file), settings, tcfg.get("reward_workers"), int(tcfg.get("eval_every") or 0), int(tcfg["max_completion_length"]))
+        validator.trainer = trainer
+        trainer.add_callback(validator.callback())
     # a staged chain without policy refresh continues the previous stage's optimizer state
     if tcfg.get("resume_from"):
         args.ignore_data_skip = True  # its step count includes the previous stage's: start at this stage's first row
-    carried = tcfg.get("resume_from") if not resume else None
-    trainer.train(resume_from_checkpoint=carried or (True if resume else None))
-    final = out / "final"
+    carried = tcfg.get("resume_from") if not last else None
+    trainer.train(resume_from_checkpoint=carried or (str(last) if last else None))
     trainer.save_model(str(final))
     trainer.processing_class.save_pretrained(str(final))
-    return summarize(out / "metrics.jsonl", final)
+    done_file.write_text(json.dumps({"global_step": trainer.state.global_step, "max_steps": max_steps}))
+    return summarize(metrics, final)
 
 
 def summarize(metrics_file: Path, final: Path) -> dict:
     """Reward at the start and end of GRPO, read back from metrics.jsonl."""
-    lines = [json.loads(l) for l in metrics_file.read_text().splitlines() if l.strip()]
+    lines = read_metrics(metrics_file)
     grpo = [l for l in lines if l.get("phase") == "grpo" and "reward" in l]
     k = max(1, math.ceil(len(grpo) / 5))
 
@@ -202,4 +504,10 @@ def summarize(metrics_file: Path, final: Path) -> dict:
     # means over the first and last fifth of the GRPO steps
     for name, key in (("reward", "reward"), ("format_rate", "reward/all/format_rate"), ("accuracy", "reward/all/accuracy")):
         out[f"{name}_first_steps"], out[f"{name}_last_steps"] = ends(key)
+    val = [l for l in lines if l.get("phase") == "val"]
+    if val:
+        # greedy validation at GRPO's first and last validated step
+        out["val_steps"] = [l["step"] for l in val]
+        for name in ("accuracy", "format_rate", "score"):
+            out[f"val_{name}_first"], out[f"val_{name}_last"] = val[0].get(f"val/all/{name}"), val[-1].get(f"val/all/{name}")
     return out

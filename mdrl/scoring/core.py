@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any, Mapping
 
-from mdrl.domains import domain_for_source
+from mdrl.domains import domain_for_source, known_sources
 from mdrl.domains.base import Verdict
 from mdrl.scoring.answer import extract_answer, is_well_formed
 from mdrl.scoring.schemes import get_scheme
@@ -81,7 +81,7 @@ def _score(data_source: Any, response: Any, ground_truth: Any, extra_info: Any, 
     fmt = settings.get("format") or {}
     dom = domain_for_source(data_source)
     if dom is None:
-        return failure(f"unknown data_source {data_source!r}", settings)
+        return failure(f"unknown data_source {data_source!r} (known: {', '.join(known_sources())})", settings)
     if not isinstance(response, str):
         return failure("response is not a string", settings, domain=dom.name)
     well_formed = is_well_formed(response, bool(fmt.get("require_think_open", False)))
