@@ -45,7 +45,8 @@ def choose_backend(requested: str) -> tuple[str, str]:
 
 def _warn_template(cfg: DictConfig) -> None:
     want = cfg.model.get("default_template")
-    if want and want != cfg.template.name:
+    # template=released is what the authors fed base and instruct models alike
+    if want and want != cfg.template.name and cfg.template.name != "released":
         log(f"warning: template={cfg.template.name} but {cfg.model.name} expects template={want}; mismatched templates cost accuracy")
 
 
@@ -64,7 +65,7 @@ def run(cfg: DictConfig) -> dict:
     backend, why = choose_backend(str(cfg.backend))
     log(f"backend: {backend} ({why})")
     manifest = prepare(cfg, run_dir / "data")
-    log(f"data: {manifest['rows_per_domain']} train rows per domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
+    log(f"data: {manifest['rows_per_domain']} train rows per study domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     if backend == "trl":
         summary = _train_trl(cfg, run_dir, manifest)
