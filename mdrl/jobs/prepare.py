@@ -91,11 +91,17 @@ def apply_template(row: dict, template: Mapping, domain: str, released: bool = F
 
 
 def code_halves(rows: list[dict]) -> dict[str, int]:
-    """Rows per CodeR1-12k half: LeetCode (functional tests) and TACO-verified (stdin/stdout)."""
+    """Rows per CodeR1-12k half: LeetCode and TACO-verified, by the row's ``dataset`` tag
+    (CodeR1's files carry it), else by its tests (TACO's stdin/stdout cases)."""
     halves = {"leetcode": 0, "taco": 0}
     for r in rows:
-        gt = row_ground_truth(r)
-        halves["taco" if isinstance(gt, Mapping) and "inputs" in gt else "leetcode"] += 1
+        tag = str((r.get("extra_info") or {}).get("dataset") or "")
+        if tag:
+            taco = "taco" in tag.lower()
+        else:
+            gt = row_ground_truth(r)
+            taco = isinstance(gt, Mapping) and "inputs" in gt
+        halves["taco" if taco else "leetcode"] += 1
     return halves
 
 
