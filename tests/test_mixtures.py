@@ -70,10 +70,20 @@ def test_per_source_balance_is_an_option_and_recorded(shared_data, tmp_path):
         prepare(_cfg(tmp_path, shared_data, "mixture=math_code", "mixture.balance=verifier", "mixture.val=[]"), tmp_path / "bad")
 
 
-def test_plan_sizes_splits_a_group_by_weight():
+def test_plan_sizes_splits_a_group_by_weight_without_duplicating_rows():
     mixture = {"normalize": True, "rows_per_domain": 90, "sources": {"a": {"weight": 2.0}, "b": {"weight": 1.0}, "c": {}}}
-    plan = plan_sizes({"a": 1000, "b": 1000, "c": 1000}, {"a": "g1", "b": "g1", "c": "g2"}, mixture)
-    assert plan == {"a": 60, "b": 30, "c": 90}
+    assert plan_sizes({"a": 1000, "b": 1000, "c": 1000}, {"a": "g1", "b": "g1", "c": "g2"}, mixture) == {"a": 60, "b": 30, "c": 90}
+    # b has only 10 rows: a takes the rest of g1's 90 instead of b being resampled
+    assert plan_sizes({"a": 1000, "b": 10, "c": 1000}, {"a": "g1", "b": "g1", "c": "g2"}, mixture) == {"a": 80, "b": 10, "c": 90}
+    # the whole unit short (c has 50 of 90): resampled, the only case that duplicates rows
+    assert plan_sizes({"a": 1000, "b": 1000, "c": 50}, {"a": "g1", "b": "g1", "c": "g2"}, mixture)["c"] == 90
+    mixture["rows_per_domain"] = 7
+    assert plan_sizes({"a": 5, "b": 5, "c": 9}, {"a": "g", "b": "g", "c": "g"}, mixture) == {"a": 3, "b": 2, "c": 2}
+
+
+def test_single_domain_mixture_uses_every_row_once(shared_data, tmp_path):
+    m = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]"), tmp_path / "data")
+    assert {s: r["written"] for s, r in m["rows"].items()} == {"kk": 4500, "lpb": 2482}
 
 
 # ------------------------------------------------------------------ length filter

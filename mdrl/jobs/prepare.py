@@ -34,7 +34,7 @@ def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: 
 
     ``units`` maps each source to the unit balanced under ``normalize``: its study domain
     (``group``) or the source itself; every unit gets ``rows_per_domain`` rows (default:
-    the smallest unit's total), split among its sources by weight.
+    the smallest unit's total), split among its sources by weight (see ``split_unit``).
     """
     sources = mixture["sources"]
     capped = {s: min(available[s], int(sources[s].get("size") or available[s])) for s in available}
@@ -46,16 +46,47 @@ def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: 
     per_unit = mixture.get("rows_per_domain") or min(sum(capped[s] for s in ss) for ss in by_unit.values())
     plan: dict[str, int] = {}
     for ss in by_unit.values():
-        weights = {s: float(sources[s].get("weight", 1.0)) for s in ss}
-        total_w = sum(weights.values()) or 1.0
-        shares = {s: per_unit * weights[s] / total_w for s in ss}
-        floors = {s: math.floor(v) for s, v in shares.items()}
-        # hand leftover rows to the largest remainders so each unit totals exactly per_unit
-        left = int(per_unit) - sum(floors.values())
-        for s in sorted(ss, key=lambda s: shares[s] - floors[s], reverse=True)[:left]:
-            floors[s] += 1
-        plan.update(floors)
+        plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: float(sources[s].get("weight", 1.0)) for s in ss}))
     return plan
+
+
+def split_unit(total: int, caps: Mapping[str, int], weights: Mapping[str, float]) -> dict[str, int]:
+    """``total`` rows split among sources by weight, exactly.
+
+    A source is never asked for more rows than it has while the others have rows to spare
+    (its shortfall goes to them by weight), so nothing is duplicated unless the unit as a
+    whole is short of ``total``; then every source is resampled by weight.
+    """
+    names = list(caps)
+    shares = {s: 0.0 for s in names}
+    if total <= sum(caps.values()):
+        left, open_ = float(total), set(names)
+        while open_:
+            w = sum(weights[s] for s in open_) or 1.0
+            want = {s: left * weights[s] / w for s in open_}
+            full = {s for s in open_ if want[s] >= caps[s]}
+            if not full:
+                shares.update(want)
+                break
+            for s in full:
+                shares[s] = float(caps[s])
+                left -= caps[s]
+            open_ -= full
+        limit = dict(caps)
+    else:
+        w = sum(weights.values()) or 1.0
+        shares = {s: total * weights[s] / w for s in names}
+        limit = {s: total for s in names}
+    floors = {s: min(limit[s], math.floor(v + 1e-9)) for s, v in shares.items()}
+    # hand leftover rows to the largest remainders (within limits) so the unit totals exactly
+    left = total - sum(floors.values())
+    for s in sorted(names, key=lambda s: shares[s] - floors[s], reverse=True):
+        if left <= 0:
+            break
+        if floors[s] < limit[s]:
+            floors[s] += 1
+            left -= 1
+    return floors
 
 
 def balance_units(sources: Mapping[str, Mapping], mixture: Mapping) -> dict[str, str]:
