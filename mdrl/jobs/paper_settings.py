@@ -196,7 +196,42 @@ def render(preset: str = PRESET) -> str:
             whys.append(f"- `{s.key}`: {s.why}.")
     lines += ["", "## Where mdrl differs on purpose", ""] + whys
     lines += [f"- {title}: {text}" for title, text in DIFFERENCES_WITHOUT_A_KEY]
+    lines += _presets_section()
     return "\n".join(lines) + "\n"
+
+
+def _presets_section() -> list[str]:
+    from mdrl.cli import conf_dir
+    from mdrl.jobs.presets import preset_names
+
+    by_dir: dict[str, list[str]] = {}
+    for name in preset_names(conf_dir()):
+        folder, _, leaf = name.rpartition("/")
+        by_dir.setdefault(folder, []).append(leaf)
+    lines = [
+        "",
+        "## The runs as presets",
+        "",
+        "One file per run under `conf/experiment/` (Hydra's experiment pattern), each with the settings above:",
+        "",
+        "```",
+        "mdrl train +experiment=dcs/single/math_base            # one run",
+        "mdrl train -m '+experiment=glob(dcs/single/*)'         # the single-domain grid",
+        "mdrl train +experiment=dcs/triple/all_base dry_run=true  # print the validated veRL config",
+        "```",
+        "",
+        "| folder | presets |",
+        "|---|---|",
+    ]
+    lines += [f"| `{folder}` | {', '.join(f'`{leaf}`' for leaf in leaves)} |" for folder, leaves in sorted(by_dir.items())]
+    lines += [
+        "",
+        "`single`, `dual`, `triple`: the domain combinations (math = DSR + CountDown, code = CodeR1, puzzle = KK + LPB);",
+        "`dataset`: one training set alone; `curriculum`: KK easy to hard, in one stage or five with policy refresh;",
+        "`reward`: the puzzle domain under mdrl's other schemes; `template`: all three domains under mdrl's other templates.",
+        "Not yet presets: the language (Chinese data) runs, which need Chinese wording mdrl does not have.",
+    ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
