@@ -47,12 +47,14 @@ def released_cfg() -> dict:
 
 
 @pytest.fixture(scope="module")
-def qwen_dir(tmp_path_factory):
-    """A tokenizer directory (no weights) whose chat template is Qwen2.5's."""
+def qwen_dir(tmp_path_factory, shared_data):
+    """A tokenizer directory (no weights) whose chat template is Qwen2.5's, trained on
+    released prompts so that counting tokens stays quick."""
     from mdrl.jobs.tiny_model import build_tokenizer
 
     out = tmp_path_factory.mktemp("qwen_tok")
-    tok = build_tokenizer(["A conversation between User and Assistant. <think> </think> <answer> </answer>"] * 4, 600, out)
+    texts = [r["prompt"][0]["content"] for f in ("dcs/deepscaler/test.parquet", "dcs/countdown/test.parquet", "dcs/zebra/test.parquet") for r in read_records(shared_data / f)]
+    tok = build_tokenizer(texts, 2000, out)
     tok.chat_template = QWEN_TEMPLATE
     tok.save_pretrained(out)
     return out
