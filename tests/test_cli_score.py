@@ -65,7 +65,7 @@ def test_resume_continues_after_last_complete_line(tmp_path):
     [
         (["input=missing.jsonl", "output=o.jsonl"], "input file not found: missing.jsonl"),
         (["input=x", "output=o.jsonl", "bogus_key=1"], "unknown config key 'bogus_key'"),
-        (["input=x", "output=o.jsonl", "reward=nope"], "no option 'nope' in config group 'reward' (choose from binary, format, proportional)"),
+        (["input=x", "output=o.jsonl", "reward=nope"], "no option 'nope' in config group 'reward' (choose from binary, format, paper, proportional)"),
         (["output=o.jsonl"], "missing required setting input"),
     ],
 )

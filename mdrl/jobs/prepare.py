@@ -1,9 +1,11 @@
 """``mdrl prepare``: write a mixture's train/val parquet in veRL's layout plus a manifest.
 
-Flow: catalog entries -> rows per source -> sizes/weights/normalisation -> template ->
-curriculum order -> ``train.parquet`` (or one file per curriculum stage) and
-``val.parquet`` in the run directory, with ``manifest.json`` recording rows per source,
-file hashes and the resolved config.
+Flow: catalog entries -> rows per source -> template -> prompts longer than
+``algorithm.max_prompt_length`` tokens dropped (the run's tokenizer and chat template, as
+veRL's own filter would) -> sizes/weights/balancing per study domain (``group``, or per
+source) -> curriculum order -> ``train.parquet`` (or one file per curriculum stage) and
+``val.parquet`` in the run directory, with ``manifest.json`` recording rows per source and
+group, rows dropped by length, the CodeR1 half used, file hashes and the resolved config.
 """
 
 from __future__ import annotations
@@ -22,33 +24,81 @@ from mdrl.errors import UserError
 from mdrl.curricula import get_curriculum
 from mdrl.jobs import language
 from mdrl.jobs.records import provenance
-from mdrl.jobs.sources import load_entry
+from mdrl.domains.io import row_ground_truth
+from mdrl.jobs.prompt_lengths import chat_template_for, load_tokenizer, prompt_lengths, split_by_length, tokenizer_name
+from mdrl.jobs.sources import resolve_entry
 from mdrl.jobs.templates import render
 from mdrl.jobs.validate import check_experiment
 
 
-def plan_sizes(available: Mapping[str, int], domains: Mapping[str, str], mixture: Mapping) -> dict[str, int]:
-    """Rows to write per source, from sizes, weights and the normalisation setting."""
+def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: Mapping) -> dict[str, int]:
+    """Rows to write per source, from sizes, weights and the normalisation setting.
+
+    ``units`` maps each source to the unit balanced under ``normalize``: its study domain
+    (``group``) or the source itself; every unit gets ``rows_per_domain`` rows (default:
+    the smallest unit's total), split among its sources by weight (see ``split_unit``).
+    """
     sources = mixture["sources"]
     capped = {s: min(available[s], int(sources[s].get("size") or available[s])) for s in available}
     if not mixture.get("normalize"):
         return {s: max(0, round(capped[s] * float(sources[s].get("weight", 1.0)))) for s in capped}
-    by_domain: dict[str, list[str]] = defaultdict(list)
+    by_unit: dict[str, list[str]] = defaultdict(list)
     for s in capped:
-        by_domain[domains[s]].append(s)
-    per_domain = mixture.get("rows_per_domain") or min(sum(capped[s] for s in ss) for ss in by_domain.values())
+        by_unit[units[s]].append(s)
+    per_unit = mixture.get("rows_per_domain") or min(sum(capped[s] for s in ss) for ss in by_unit.values())
     plan: dict[str, int] = {}
-    for ss in by_domain.values():
-        weights = {s: float(sources[s].get("weight", 1.0)) for s in ss}
-        total_w = sum(weights.values()) or 1.0
-        shares = {s: per_domain * weights[s] / total_w for s in ss}
-        floors = {s: math.floor(v) for s, v in shares.items()}
-        # hand leftover rows to the largest remainders so each domain totals exactly per_domain
-        left = int(per_domain) - sum(floors.values())
-        for s in sorted(ss, key=lambda s: shares[s] - floors[s], reverse=True)[:left]:
-            floors[s] += 1
-        plan.update(floors)
+    for ss in by_unit.values():
+        plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: float(sources[s].get("weight", 1.0)) for s in ss}))
     return plan
+
+
+def split_unit(total: int, caps: Mapping[str, int], weights: Mapping[str, float]) -> dict[str, int]:
+    """``total`` rows split among sources by weight, exactly.
+
+    A source is never asked for more rows than it has while the others have rows to spare
+    (its shortfall goes to them by weight), so nothing is duplicated unless the unit as a
+    whole is short of ``total``; then every source is resampled by weight.
+    """
+    names = list(caps)
+    shares = {s: 0.0 for s in names}
+    if total <= sum(caps.values()):
+        left, open_ = float(total), set(names)
+        while open_:
+            w = sum(weights[s] for s in open_) or 1.0
+            want = {s: left * weights[s] / w for s in open_}
+            full = {s for s in open_ if want[s] >= caps[s]}
+            if not full:
+                shares.update(want)
+                break
+            for s in full:
+                shares[s] = float(caps[s])
+                left -= caps[s]
+            open_ -= full
+        limit = dict(caps)
+    else:
+        w = sum(weights.values()) or 1.0
+        shares = {s: total * weights[s] / w for s in names}
+        limit = {s: total for s in names}
+    floors = {s: min(limit[s], math.floor(v + 1e-9)) for s, v in shares.items()}
+    # hand leftover rows to the largest remainders (within limits) so the unit totals exactly
+    left = total - sum(floors.values())
+    for s in sorted(names, key=lambda s: shares[s] - floors[s], reverse=True):
+        if left <= 0:
+            break
+        if floors[s] < limit[s]:
+            floors[s] += 1
+            left -= 1
+    return floors
+
+
+def balance_units(sources: Mapping[str, Mapping], mixture: Mapping) -> dict[str, str]:
+    """Source -> the unit ``normalize`` balances: its group (default) or itself (balance=source)."""
+    balance = mixture.get("balance", "group")
+    if balance == "source":
+        return {name: name for name in sources}
+    if balance != "group":
+        raise UserError(f"mixture.balance must be group or source, not {balance!r}")
+    return {name: str(entry.get("group") or entry["domain"]) for name, entry in sources.items()}
 
 
 def sample_rows(rows: list[dict], n: int, rng: random.Random) -> list[dict]:
@@ -58,15 +108,46 @@ def sample_rows(rows: list[dict], n: int, rng: random.Random) -> list[dict]:
     return list(rows) + [rng.choice(rows) for _ in range(n - len(rows))]
 
 
-def apply_template(row: dict, template: Mapping, domain: str) -> dict:
-    """A copy of ``row`` whose prompt is rendered by ``template`` from the bare question."""
+def apply_template(row: dict, template: Mapping, domain: str, released: bool = False) -> dict:
+    """A copy of ``row`` whose prompt is rendered by ``template`` from the bare question.
+
+    ``released``: the row comes from a file holding the authors' prompts, which
+    template=released keeps as they are.
+    """
     info = dict(row.get("extra_info") or {})
     question = info.get("question")
     if not question:
         raise UserError(f"a {domain} row has no extra_info.question to template (data_source {row.get('data_source')!r})")
-    rendered = render(template, domain, question)
+    rendered = render(template, domain, question, own_prompt=row.get("prompt") if released else None)
     info.update({"domain": domain, "template": template.get("name"), "raw_prompt": rendered["raw_prompt"]})
     return {**row, "prompt": rendered["prompt"], "extra_info": info}
+
+
+def code_halves(rows: list[dict]) -> dict[str, int]:
+    """Rows per CodeR1-12k half: LeetCode and TACO-verified, by the row's ``dataset`` tag
+    (CodeR1's files carry it), else by its tests (TACO's stdin/stdout cases)."""
+    halves = {"leetcode": 0, "taco": 0}
+    for r in rows:
+        tag = str((r.get("extra_info") or {}).get("dataset") or "")
+        if tag:
+            taco = "taco" in tag.lower()
+        else:
+            gt = row_ground_truth(r)
+            taco = isinstance(gt, Mapping) and "inputs" in gt
+        halves["taco" if taco else "leetcode"] += 1
+    return halves
+
+
+def sample_val(rows: list[dict], n: int | None, rng: random.Random) -> list[dict]:
+    """All of ``rows`` (n null), or ``n`` of them drawn at random in their original order.
+
+    A random draw, not the first ``n``: benchmark files are ordered (KK by people, ZebraLogic
+    by grid size), so a prefix would be a biased sample.
+    """
+    if not n or n >= len(rows):
+        return list(rows)
+    keep = sorted(rng.sample(range(len(rows)), int(n)))
+    return [rows[i] for i in keep]
 
 
 def _to_parquet(rows: list[dict], path: Path) -> str:
@@ -105,6 +186,44 @@ def _gt_text(gt: Any) -> str:
     return gt if isinstance(gt, str) else json.dumps(gt, sort_keys=True)
 
 
+class _LengthFilter:
+    """Drops rows whose prompt veRL would drop as too long; counts what it dropped."""
+
+    def __init__(self, cfg: DictConfig, mixture: Mapping, template: Mapping):
+        model = OmegaConf.to_container(cfg.model, resolve=True)
+        self.max_len = int(cfg.algorithm.max_prompt_length)
+        self.tokenizer = load_tokenizer(model) if mixture.get("filter_overlong", True) else None
+        self.chat_template = chat_template_for(template)
+        if not mixture.get("filter_overlong", True):
+            self.skipped = "mixture.filter_overlong=false (veRL filters after balancing)"
+        elif self.tokenizer is None:
+            self.skipped = f"model {model.get('name')} is built during the run, so its tokenizer does not exist yet (veRL filters after balancing)"
+        else:
+            self.skipped = None
+        self.tokenizer_name = tokenizer_name(model)
+
+    def __call__(self, rows: list[dict], label: str) -> tuple[list[dict], int]:
+        if self.skipped:
+            return rows, 0
+        lengths = prompt_lengths([r["prompt"] for r in rows], self.tokenizer, self.chat_template, label)
+        return split_by_length(rows, lengths, self.max_len)
+
+    def record(self, dropped: Mapping[str, int], totals: Mapping[str, int], val_dropped: Mapping[str, int], val_totals: Mapping[str, int]) -> dict:
+        if self.skipped:
+            return {"applied": False, "reason": self.skipped, "max_prompt_length": self.max_len}
+        pct = lambda d, t: {k: round(100.0 * d[k] / t[k], 2) if t[k] else 0.0 for k in d}  # noqa: E731
+        return {
+            "applied": True,
+            "max_prompt_length": self.max_len,
+            "tokenizer": str(self.tokenizer_name),
+            "chat_template": "pass-through (raw template)" if self.chat_template else "the tokenizer's own, with generation prompt",
+            "dropped": dict(dropped),
+            "dropped_pct": pct(dropped, totals),
+            "val_dropped": dict(val_dropped),
+            "val_dropped_pct": pct(val_dropped, val_totals),
+        }
+
+
 def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     """Write the data of ``cfg`` into ``out_dir``; returns the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -114,34 +233,58 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     cur_cfg = OmegaConf.to_container(cfg.curriculum, resolve=True)
     rng = random.Random(int(mixture.get("seed", 0)))
     zh_train, zh_val = language.for_split(cfg, "train"), language.for_split(cfg, "val")  # None where English
+    train_template, val_template = language.localize_template(template, zh_train), language.localize_template(template, zh_val)
+    length_filter = _LengthFilter(cfg, mixture, train_template)
 
+    entries: dict[str, dict] = {}
     pools: dict[str, list[dict]] = {}
-    domains: dict[str, str] = {}
+    loaded: dict[str, int] = {}
+    dropped: dict[str, int] = {}
+    used: dict[str, dict] = {}
     for name in mixture["sources"]:
         entry = catalog["sources"].get(name)
         if entry is None:
             raise UserError(f"mixture source {name!r} is not in the catalog (known: {', '.join(catalog['sources'])})")
-        domains[name] = entry["domain"]
-        pools[name] = language.load_entry(entry["train"], entry["domain"], catalog["data_root"], "train", f"source {name}", zh_train)
-        if not pools[name]:
+        entries[name] = entry
+        domain = entry["domain"]
+        spec = resolve_entry(entry["train"], catalog["data_root"], f"source {name}")
+        rows = language.load_entry(spec, domain, catalog["data_root"], "train", f"source {name}", zh_train)
+        if not rows:
             raise UserError(f"source {name!r} has no rows")
-    plan = plan_sizes({s: len(r) for s, r in pools.items()}, domains, mixture)
+        used[name] = {k: spec[k] for k in ("loader", "files", "generate") if k in spec}
+        if domain == "code":
+            used[name]["coder1_halves"] = code_halves(rows)
+        # template first: the prompt's length depends on it; then drop what veRL would drop
+        # (language=zh rows carry Chinese prompts of their own: the released English ones do not apply)
+        rows = [apply_template(r, train_template, domain, bool(spec.get("released_prompts")) and not zh_train) for r in rows]
+        loaded[name] = len(rows)
+        pools[name], dropped[name] = length_filter(rows, f"source {name}")
+        if not pools[name]:
+            raise UserError(f"source {name!r}: all {loaded[name]} prompts are longer than max_prompt_length={length_filter.max_len} tokens")
+    units = balance_units(entries, mixture)
+    plan = plan_sizes({s: len(r) for s, r in pools.items()}, units, mixture)
 
     train, train_domains = [], []
     for name, n in plan.items():
         for row in sample_rows(pools[name], n, rng):
-            train.append(apply_template(row, language.localize_template(template, zh_train), domains[name]))
-            train_domains.append(domains[name])
+            train.append(row)
+            train_domains.append(entries[name]["domain"])
     stages = get_curriculum(cur_cfg["name"])(train, train_domains, cur_cfg, rng)
 
-    val = []
+    val: list[dict] = []
+    val_info: dict[str, dict] = {}
+    val_rng = random.Random(int(mixture.get("seed", 0)))
     for name in mixture.get("val") or []:
         entry = catalog["benchmarks"].get(name)
         if entry is None:
             raise UserError(f"validation set {name!r} is not in the catalog benchmarks (known: {', '.join(catalog['benchmarks'])})")
-        rows = language.load_entry(entry, entry["domain"], catalog["data_root"], "test", f"benchmark {name}", zh_val)
-        take = rows[: int(mixture.get("val_rows") or len(rows))]
-        val.extend(apply_template(r, language.localize_template(template, zh_val), entry["domain"]) for r in take)
+        spec = resolve_entry(entry, catalog["data_root"], f"benchmark {name}")
+        rows = language.load_entry(spec, entry["domain"], catalog["data_root"], "test", f"benchmark {name}", zh_val)
+        rows = [apply_template(r, val_template, entry["domain"], bool(spec.get("released_prompts")) and not zh_val) for r in rows]
+        kept, n_dropped = length_filter(rows, f"benchmark {name}")
+        take = sample_val(kept, mixture.get("val_rows"), val_rng)
+        val_info[name] = {"group": entry.get("group"), "available": len(rows), "dropped_by_length": n_dropped, "written": len(take)}
+        val.extend(take)
 
     files: dict[str, str] = {}
     stage_files = []
@@ -151,15 +294,31 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
         stage_files.append(str(out_dir / fname))
     if val:
         files["val.parquet"] = _to_parquet(val, out_dir / "val.parquet")
+    groups = {s: str(entries[s].get("group") or entries[s]["domain"]) for s in plan}
+    rows_per_group = {g: sum(plan[s] for s in plan if groups[s] == g) for g in sorted(set(groups.values()))}
     manifest = {
         "mixture": mixture["name"],
         "rows": {
-            s: {"domain": domains[s], "available": len(pools[s]), "written": plan[s], "weight": mixture["sources"][s].get("weight", 1.0)}
+            s: {
+                "domain": entries[s]["domain"],
+                "group": groups[s],
+                "loaded": loaded[s],
+                "dropped_by_length": dropped[s],
+                "available": len(pools[s]),
+                "written": plan[s],
+                "weight": mixture["sources"][s].get("weight", 1.0),
+                "data": used[s],
+            }
             for s in plan
         },
-        "rows_per_domain": {d: sum(plan[s] for s in plan if domains[s] == d) for d in sorted(set(domains.values()))},
+        "balance": mixture.get("balance", "group") if mixture.get("normalize") else "none (normalize=false)",
+        # rows per study domain (the paper's math / code / puzzle)
+        "rows_per_domain": rows_per_group,
+        "rows_per_verifier": {d: sum(plan[s] for s in plan if entries[s]["domain"] == d) for d in sorted({entries[s]["domain"] for s in plan})},
         "weights_realised_by": "row resampling into the written train parquet (veRL concatenates train files and has no per-file weight)",
         "normalize": bool(mixture.get("normalize")),
+        "length_filter": length_filter.record(dropped, loaded, {k: v["dropped_by_length"] for k, v in val_info.items()}, {k: v["available"] for k, v in val_info.items()}),
+        "val": val_info,
         "val_rows": len(val),
         "template": template.get("name"),
         "curriculum": {"name": cur_cfg["name"], "stages": [len(s) for s in stages]},
@@ -180,5 +339,5 @@ def run(cfg: DictConfig) -> dict:
     out = Path(str(cfg.run_dir))
     check_experiment(cfg)  # one sentence for bad sizes, weights, backend or missing files
     manifest = prepare(expand_levels(cfg), out)  # curriculum=adaptive: every level of generated sources
-    print(json.dumps({k: manifest[k] for k in ("mixture", "rows", "val_rows", "train_files", "val_file")}, indent=2))
+    print(json.dumps({k: manifest[k] for k in ("mixture", "rows_per_domain", "rows", "length_filter", "val", "train_files", "val_file")}, indent=2))
     return manifest

@@ -16,8 +16,22 @@ def resolve_path(data_root: str, name: str) -> Path:
     return p if p.is_absolute() else Path(data_root).expanduser() / p
 
 
+def resolve_entry(entry: Mapping, data_root: str, label: str) -> Mapping:
+    """The concrete form of a catalog entry: ``{candidates: [...]}`` becomes the first
+    candidate whose files all exist under ``data_root``; other entries come back as they are."""
+    candidates = entry.get("candidates")
+    if candidates is None:
+        return entry
+    for cand in candidates:
+        if all(resolve_path(data_root, str(f)).is_file() for f in cand.get("files") or []):
+            return cand
+    tried = "; ".join(", ".join(str(resolve_path(data_root, str(f))) for f in c.get("files") or []) for c in candidates)
+    raise UserError(f"{label}: none of its data files were found (tried: {tried}); set MDRL_DATA or catalog.data_root")
+
+
 def load_entry(entry: Mapping, domain_name: str, data_root: str, split: str, label: str) -> list[dict]:
-    """Rows of one catalog entry ({loader, files} or {generate}) for ``split``."""
+    """Rows of one catalog entry ({loader, files}, {generate} or {candidates}) for ``split``."""
+    entry = resolve_entry(entry, data_root, label)
     try:
         domain = get_domain(domain_name)
     except KeyError as exc:

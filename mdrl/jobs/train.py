@@ -58,7 +58,8 @@ def choose_backend(requested: str) -> tuple[str, str]:
 
 def _warn_template(cfg: DictConfig) -> None:
     want = cfg.model.get("default_template")
-    if want and want != cfg.template.name:
+    # template=released is what the authors fed base and instruct models alike
+    if want and want != cfg.template.name and cfg.template.name != "released":
         log(f"warning: template={cfg.template.name} but {cfg.model.name} expects template={want}; mismatched templates cost accuracy")
 
 
@@ -114,7 +115,7 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
         planned = _model_path(cfg, run_dir, dry=True)
         _check_layout(cfg, verl_config.build(cfg, [str(run_dir / "data" / "train.parquet")], None, planned), planned)
     manifest = prepare(cfg, run_dir / "data")
-    log(f"data: {manifest['rows_per_domain']} train rows per domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
+    log(f"data: {manifest['rows_per_domain']} train rows per study domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     if backend == "trl":
         summary = _train_trl(cfg, run_dir, manifest)

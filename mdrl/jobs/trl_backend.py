@@ -421,8 +421,6 @@ def _ckpt_step(path: Path) -> int:
 
 def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, settings: Mapping, val_file: str | None = None) -> dict:
     """Run SFT warm-up (optional) then GRPO; returns a summary with the reward it reached."""
-    from trl import GRPOTrainer
-
     tcfg, algo, cluster = cfg["trl"], cfg["algorithm"], cfg.get("cluster") or {}
     out = run_dir / "trl"
     out.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,8 @@ def _score(data_source: Any, response: Any, ground_truth: Any, extra_info: Any, 
         opts = dict((settings.get("domains") or {}).get(dom.name) or {})
         info = extra_info if isinstance(extra_info, Mapping) else None
         verdict = dom.verify(answer, parse_ground_truth(ground_truth), info, **opts)
-    score = float(scheme_fn(verdict, well_formed, settings))
+    # schemes that differ per domain (paper) read the item's domain from their settings
+    score = float(scheme_fn(verdict, well_formed, {**settings, "domain": dom.name}))
     details = {
         "domain": dom.name,
         "scheme": scheme_name,

@@ -55,3 +55,21 @@ def format_scheme(verdict: Verdict, well_formed: bool, settings: Mapping) -> flo
     answer = base(verdict, well_formed, settings)
     term = float(fmt.get("bonus", 0.1)) if well_formed else float(fmt.get("penalty", -0.1))
     return answer + term
+
+
+# Domains the authors paid partial credit on: their zebra scorer returns cell accuracy
+# (A-Data-Centric-Study verl/utils/reward_score/zebra.py); math, countdown, KK and code
+# score 0/1, and their dispatcher (reward_score/__init__.py) sets every format score to 0.
+PAPER_PARTIAL_CREDIT = frozenset({"lpb"})
+
+
+@scheme("paper")
+def paper(verdict: Verdict, well_formed: bool, settings: Mapping) -> float:
+    """The study's scheme per domain: LPB/zebra cell accuracy, every other domain 0/1, no format term.
+
+    ``settings["domain"]`` is the item's domain, set by the scorer; without it (an item
+    that never reached a domain) the answer is simply wrong or right.
+    """
+    if settings.get("domain") in PAPER_PARTIAL_CREDIT:
+        return proportional(verdict, well_formed, settings)
+    return binary(verdict, well_formed, settings)
