@@ -226,3 +226,44 @@ def test_analyze_writes_perplexity_of_responses_under_a_model(tmp_path, tiny_mod
     ppl = pd.read_csv(out / "perplexity.csv")
     assert set(ppl["model"]) == set(small["run"]) and (ppl["mean_perplexity"] > 1).all()
     assert ppl.groupby("model")["responses"].sum().max() <= 4
+
+
+# -- the training-detail studies: template consistency and reward design ------------------------
+def _study_results(path: Path) -> Path:
+    """Two runs (trained with r1 / none), each evaluated under both templates on two benchmarks;
+    the score of a problem is 1 for the first ``k`` of 10 problems, k set per cell below."""
+    solved = {("t_r1", "r1", "kk"): 8, ("t_r1", "none", "kk"): 2, ("t_r1", "r1", "countdown"): 6, ("t_r1", "none", "countdown"): 4,
+              ("t_none", "r1", "kk"): 5, ("t_none", "none", "kk"): 7, ("t_none", "r1", "countdown"): 3, ("t_none", "none", "countdown"): 9}
+    rows = [{"run": run, "template": tpl, "benchmark": bench, "problem_id": str(p), "sample_idx": 0, "score": float(p < k), "correct": p < k}
+            for (run, tpl, bench), k in solved.items() for p in range(10)]
+    pd.DataFrame(rows).to_parquet(path)
+    return path
+
+
+def test_analyze_writes_the_template_matrix_and_reward_table(tmp_path, capsys):
+    res = _study_results(tmp_path / "study.parquet")
+    out = tmp_path / "an"
+    rc = main(["analyze", f"results={res}", f"output_dir={out}", "ks=[1]", "n_boot=50", "plots=false",
+               "train_templates={t_r1:r1,t_none:none}", "reward_schemes={t_r1:binary,t_none:paper}",
+               "run_domains={t_r1:[puzzle],t_none:[puzzle]}"])
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    m = pd.read_csv(out / "template_matrix.csv").set_index("train template")
+    # benchmarks weighted equally: (0.8 + 0.6) / 2 for r1 under r1, and so on
+    assert m.loc["r1", "r1"] == pytest.approx(0.7) and m.loc["r1", "none"] == pytest.approx(0.3)
+    assert m.loc["none", "none"] == pytest.approx(0.8) and m.loc["none", "r1"] == pytest.approx(0.4)
+    cost = pd.read_csv(out / "template_mismatch_cost.csv").set_index("train template")["matched minus mismatched"]
+    assert cost["r1"] == pytest.approx(0.4) and cost["none"] == pytest.approx(0.4)
+    rt = pd.read_csv(out / "reward_table.csv").set_index("reward")
+    assert rt.loc["paper", "countdown"] == pytest.approx(0.6) and rt.loc["binary", "kk"] == pytest.approx(0.5)
+    best = pd.read_csv(out / "reward_best_scheme.csv").set_index("benchmark")["best scheme"]
+    assert best["countdown"] == "paper" and best["average"] == "paper"
+    for name in ("template_matrix.md", "template_matrix.tex", "reward_table.md"):
+        assert (out / name).stat().st_size > 0
+
+
+def test_analyze_template_matrix_without_a_run_label_is_one_sentence(tmp_path, capsys):
+    res = _study_results(tmp_path / "study.parquet")
+    rc = main(["analyze", f"results={res}", f"output_dir={tmp_path / 'an'}", "ks=[1]", "n_boot=20", "plots=false",
+               "train_templates={t_r1:r1}"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "template matrix: no training template given for run(s) ['t_none']" in err

@@ -99,3 +99,12 @@ def test_reward_study_sweeps_schemes_by_mixtures(tmp_path, capsys):
     assert rc == 0, out.err[-2000:]
     cfgs = [OmegaConf.load(j / ".hydra" / "config.yaml") for j in sorted(p for p in tmp_path.iterdir() if p.is_dir())]
     assert sorted((str(c.reward.scheme), str(c.mixture.name)) for c in cfgs) == [("binary", "countdown"), ("binary", "kk"), ("proportional", "countdown"), ("proportional", "kk")]
+
+
+def test_language_study_sweeps_english_and_chinese_training(tmp_path, capsys):
+    rc = main(["train", "-m", "+experiment=language", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err[-2000:]
+    cfgs = [OmegaConf.load(j / ".hydra" / "config.yaml") for j in sorted(p for p in tmp_path.iterdir() if p.is_dir())]
+    assert sorted(str(c.language.name) for c in cfgs) == ["en", "zh"]
+    assert {str(c.mixture.name) for c in cfgs} == {"kk"}

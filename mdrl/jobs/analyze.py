@@ -22,7 +22,9 @@ from mdrl.analysis import coverage as cov
 from mdrl.analysis import plots, tables
 from mdrl.analysis.load import latest_step, per_problem, read_results
 from mdrl.analysis.passk import crossover_k, pass_at_k_table
+from mdrl.analysis.reward_table import best_scheme, reward_table
 from mdrl.analysis.synergy import synergy_table
+from mdrl.analysis.template_matrix import mismatch_cost, template_matrix
 from mdrl.analysis.transfer import domain_transfer, transfer_matrix
 from mdrl.errors import UserError
 from mdrl.jobs.records import write_meta
@@ -106,6 +108,8 @@ def analyze(cfg: dict) -> dict:
         for p in plots.plot_accuracy_histograms(counts, out / "figures"):
             written[p.name] = str(p)
 
+    study_tables(final, cfg, out, written)
+
     ppl = cfg.get("perplexity") or {}
     if ppl.get("model"):
         from mdrl.analysis.perplexity import perplexity_table
@@ -114,6 +118,37 @@ def analyze(cfg: dict) -> dict:
                               ppl.get("max_tokens"), progress=bool(cfg.get("progress", True)))
         put("perplexity", pt)
     return written
+
+
+def study_tables(final: pd.DataFrame, cfg: dict, out: Path, written: dict[str, str]) -> None:
+    """The training-detail studies of arXiv 2507.17512, written when their labels are given:
+    template_matrix (train template x test template, plus the mismatch cost per training
+    template) from ``train_templates: {run: template}`` or a ``train_template`` column, and
+    reward_table (reward scheme x benchmark, plus the best scheme per benchmark) from
+    ``reward_schemes: {run: scheme}`` or a ``reward`` column."""
+    train_templates = cfg.get("train_templates") or None
+    if train_templates or "train_template" in final.columns:
+        try:
+            matrix = template_matrix(final, train_templates)
+        except ValueError as exc:
+            raise UserError(f"template matrix: {exc}") from None
+        for p in tables.write_table(matrix.reset_index(), out / "template_matrix"):
+            written[p.name] = str(p)
+        cost = mismatch_cost(matrix).rename_axis("train template").reset_index()
+        cost.to_csv(out / "template_mismatch_cost.csv", index=False)
+        written["template_mismatch_cost.csv"] = str(out / "template_mismatch_cost.csv")
+    schemes = cfg.get("reward_schemes") or None
+    if schemes or "reward" in final.columns:
+        try:
+            table = reward_table(final, schemes)
+        except ValueError as exc:
+            raise UserError(f"reward table: {exc}") from None
+        for p in tables.write_table(table.reset_index(), out / "reward_table"):
+            written[p.name] = str(p)
+        if not isinstance(table.index, pd.MultiIndex):
+            best = best_scheme(table).rename("best scheme").rename_axis("benchmark").reset_index()
+            best.to_csv(out / "reward_best_scheme.csv", index=False)
+            written["reward_best_scheme.csv"] = str(out / "reward_best_scheme.csv")
 
 
 def run(cfg: DictConfig) -> dict:
