@@ -150,6 +150,23 @@ def test_message_queues_are_denied():
     assert "msgget" in json.dumps(v.details["isolation"])
 
 
+def test_format_check_is_linear_on_a_run_of_blanks():
+    """Not the code verifier but on every item's path (``details["well_formed"]``): the
+    think/answer shape regex retried every split of a leading run of blanks, quadratic
+    (20,000 spaces: 12 s; a 200,000-character response: about 20 minutes, so an item ran to
+    its limit). Fixed in mdrl/scoring/answer.py; this returns at once (and hangs if the
+    backtracking comes back). The regex's verdicts are unchanged."""
+    from mdrl.scoring.answer import MAX_RESPONSE_CHARS, is_well_formed
+
+    assert not is_well_formed(" " * MAX_RESPONSE_CHARS)
+    assert not is_well_formed("\n" * (MAX_RESPONSE_CHARS // 2) + "x" * 10)
+    assert is_well_formed("\n <think>a</think> <answer>1</answer>\n", require_think_open=True)
+    assert is_well_formed("  a</think><answer>1</answer>")
+    assert not is_well_formed("  a</think><answer>1</answer>", require_think_open=True)
+    assert not is_well_formed("<think><think>a</think><answer>1</answer>")
+    assert not is_well_formed("<think>a</think><answer>1</answer> trailing")
+
+
 # ======================================================================================
 # Held: kept as regressions
 # ======================================================================================
