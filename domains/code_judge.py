@@ -20,6 +20,7 @@ import json
 import marshal
 import math
 import os
+import re
 import secrets
 import threading
 from collections.abc import Mapping
@@ -244,6 +245,11 @@ def _float_token(token: str) -> float | None:
         return None
 
 
+# A number as a judge reads it: ASCII digits only. float() also takes "١.٥", "０.５",
+# "1_0.5" and surrounding whitespace; none of them is the expected output.
+_ASCII_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def stdio_match(got: str, expected: str) -> bool:
     """Same whitespace-separated tokens; a token the expected output writes as a float
     matches a number within 1e-6, every other token must be equal character for character."""
@@ -256,7 +262,7 @@ def stdio_match(got: str, expected: str) -> bool:
         if x == y:
             continue
         fy = _float_token(y)
-        if fy is None:
+        if fy is None or not _ASCII_NUMBER.fullmatch(x):
             return False
         try:
             fx = float(x)
@@ -269,7 +275,12 @@ def stdio_match(got: str, expected: str) -> bool:
 
 def _deep_eq(got: Any, expected: Any) -> bool:
     if type(expected) is float and type(got) in (int, float):
-        return got == expected or (math.isfinite(got) and math.isfinite(expected) and _close(float(got), expected))
+        if got == expected:
+            return True
+        try:  # an int too large for a float is no float's neighbour (float() would raise)
+            return math.isfinite(got) and math.isfinite(expected) and _close(float(got), expected)
+        except OverflowError:
+            return False
     if isinstance(expected, list) and isinstance(got, list):
         return len(got) == len(expected) and all(_deep_eq(x, y) for x, y in zip(got, expected))
     if isinstance(expected, dict) and isinstance(got, dict):
@@ -279,10 +290,13 @@ def _deep_eq(got: Any, expected: Any) -> bool:
 
 def call_match(got: Any, expected: Any) -> bool:
     """APPS call-based rule: equal to the expected value, or to its first element when
-    the expected value is a (wrapping) list; tolerance only where the expected is a float."""
+    the expected value is a one-element (wrapping) list; tolerance only where the expected
+    is a float."""
     if _deep_eq(got, expected):
         return True
-    return isinstance(expected, list) and len(expected) > 0 and _deep_eq(got, expected[0])
+    # only a one-element list is a wrapper: for an unwrapped list answer ([3, 5]) the rule
+    # would accept its first element (3) alone
+    return isinstance(expected, list) and len(expected) == 1 and _deep_eq(got, expected[0])
 
 
 def case_passed(mode: str, rec: Any, expected: list | None, i: int) -> tuple[bool, str]:

@@ -16,7 +16,7 @@ layer (a container that forbids namespaces, a non-root user) leaves the others:
 * rlimits: address space (memory), CPU seconds, file size, process count, no core files;
 * a wall-clock limit and a cap on captured output, enforced by the scorer;
 * memory no rlimit counts is closed off: a seccomp filter (libseccomp, where installed)
-  denies ``memfd_create`` and ``shmget``, descriptors are capped (``RLIMIT_NOFILE``), and
+  denies ``memfd_create``, ``shmget``, ``msgget`` and ``mq_open``, descriptors are capped (``RLIMIT_NOFILE``), and
   ``/tmp`` and ``/dev/shm`` of the private root are size-capped tmpfs;
 * an optional "reliability guard" (:mod:`mdrl.domains.sandbox_guard`) inside the
   interpreter that disables process control and destructive calls; a convenience, not the
@@ -320,8 +320,11 @@ def _set_rlimits(cfg: dict) -> None:
 # A syscall the sandboxed program gets EPERM for (libseccomp through ctypes, where the host
 # has the library): memory that no rlimit counts. memfd_create pages are charged to no
 # address space until mapped (six 60 MiB memfds ran past a 256 MiB cap); System V shared
-# memory outlives the process without an IPC namespace.
-SECCOMP_DENIED = ("memfd_create", "shmget")
+# memory outlives the process without an IPC namespace. System V message queues and POSIX
+# message queues are kernel memory too: 32,000 queues of 16 KiB each (a fresh IPC
+# namespace's defaults) held 488 MiB under a 256 MiB cap, and like shmget they outlive the
+# process where there is no IPC namespace.
+SECCOMP_DENIED = ("memfd_create", "shmget", "msgget", "mq_open")
 SCMP_ACT_ALLOW, SCMP_ACT_ERRNO_EPERM = 0x7FFF0000, 0x00050000 | 1
 
 
