@@ -22,9 +22,12 @@ layer (a container that forbids namespaces, a non-root user) leaves the others:
   interpreter that disables process control and destructive calls; a convenience, not the
   security layer.
 
-Known limits: there is no cgroup, so memory is capped per process (RLIMIT_AS) and the
-process count per run uid (RLIMIT_NPROC; not under a user namespace, where the count would
-be the scorer user's). Where namespaces are refused (e.g. Docker's default seccomp
+* as root, a memory (and pids) cgroup per run (:mod:`mdrl.domains.sandbox_cgroup`), so
+  ``memory_mb`` caps the run as a whole, however many processes it forks.
+
+Known limits: where no cgroup can be created (not root, no writable memory controller),
+memory is capped per process only (RLIMIT_AS) and the process count per run uid
+(RLIMIT_NPROC; not under a user namespace, where the count would be the scorer user's). Where namespaces are refused (e.g. Docker's default seccomp
 profile), the program sees the real filesystem (world-writable /tmp included) and only
 Python's socket module is blocked; as non-root without user namespaces it also shares the
 scorer's uid, and only the guard (which ctypes bypasses) stands between it and the scorer.
@@ -534,6 +537,8 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+from mdrl.domains import sandbox_cgroup  # noqa: E402
+
 UID_BASE, UID_SPAN = 1_800_000_000, 100_000_000  # per-run uids: unused by any account
 STDERR_LIMIT = 100_000
 WORKDIR_PREFIX = "mdrl-sbx-"
@@ -829,6 +834,7 @@ def run_program(
     on_info: Any = None,
     nodump: bool = False,
     on_spawn: Any = None,
+    cgroup: bool = True,
 ) -> RunResult:
     """Run Python ``source`` with ``stdin`` in a fresh sandboxed interpreter.
 
@@ -842,7 +848,9 @@ def run_program(
     fixes one, e.g. 65534). ``pass_fds`` are inherited (every other descriptor is closed);
     ``gate_fd``/``cancel_fd``/``on_info`` see :func:`_pump`; ``nodump`` makes the child
     non-dumpable before it reads stdin; ``on_spawn()`` runs once the child exists (the
-    caller may close its copies of ``pass_fds`` then). Never raises for anything the
+    caller may close its copies of ``pass_fds`` then). ``cgroup``: where the scorer may
+    create cgroups, ``memory_mb`` (and ``nproc``) also cap the whole run, every process it
+    starts together (:mod:`mdrl.domains.sandbox_cgroup`). Never raises for anything the
     program does.
     """
     if isolation not in ISOLATION_MODES:
@@ -884,6 +892,7 @@ def run_program(
         "parent": os.getpid(),
     }
     proc, started = None, None
+    group, no_group = sandbox_cgroup.create(memory_mb, nproc, os.path.basename(workdir)) if cgroup else (None, "off")
     try:
         if run_uid is not None:
             os.chown(workdir, run_uid, run_uid)
@@ -900,6 +909,14 @@ def run_program(
         )
         os.close(info_w)
         info_w = -1
+        if group is not None:
+            # before the child has its program (it forks nothing until it has read it), so
+            # every process of the run is in the group
+            try:
+                group.add(proc.pid)
+            except OSError as exc:
+                group.remove()
+                group, no_group = None, f"could not join the run's cgroup ({exc.strerror})"
         if on_spawn is not None:
             on_spawn()
         started = _stat_field(proc.pid, 22)  # start tick of the run's first process
@@ -916,6 +933,8 @@ def run_program(
                 reason = "timeout"
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
+        if group is not None:
+            group.remove()
         return RunResult("", f"sandbox failed to start: {exc}", None, False, "spawn_error", time.monotonic() - t0)
     finally:
         if proc is not None:
@@ -940,6 +959,13 @@ def run_program(
     machine_wide = pooled and "pid" not in info.get("namespaces", [])
     info["leftovers_killed"] = _sweep(run_uid, token, proc.pid, machine_wide, started)
     shutil.rmtree(workdir, ignore_errors=True)
+    if group is not None:
+        info.setdefault("memory", []).extend(group.limits)
+        if group.oom_killed():
+            info.setdefault("notes", []).append(f"a process was killed at the run's memory limit ({int(memory_mb)} MiB)")
+        group.remove()
+    else:
+        info.setdefault("notes", []).append(f"no cgroup: memory is capped per process only ({no_group})")
     if isolation == "auto":
         _warn_if_unisolated(info, is_root)
     return RunResult(
@@ -1024,7 +1050,7 @@ def _clean_stale_workdirs(force: bool = False) -> int:
             continue
         shutil.rmtree(os.path.join(base, name), ignore_errors=True)
         removed += not os.path.exists(os.path.join(base, name))
-    return removed
+    return removed + sandbox_cgroup.clean_stale(_pid_alive)
 
 
 def _pid_alive(pid: int) -> bool:
