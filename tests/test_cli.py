@@ -13,6 +13,8 @@ import pytest
 from mdrl.cli import COMMANDS
 
 BIN = Path(sys.executable).parent
+# the reward schemes shipped in conf/reward (internal files start with "_")
+REWARD_OPTIONS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "conf" / "reward").glob("*.yaml") if not p.stem.startswith("_"))
 
 
 def mdrl(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -23,7 +25,8 @@ def test_score_help_shows_only_the_reward_group():
     proc = mdrl("score", "--help")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert "usage: mdrl score" in out and "reward      binary, format, proportional  (default: binary)" in out
+    schemes = ", ".join(REWARD_OPTIONS)
+    assert "usage: mdrl score" in out and f"reward      {schemes}  (default: binary)" in out
     for other in ("model", "mixture", "cluster", "algorithm", "curriculum", "template"):
         assert f"\n  {other} " not in out, other
     assert "input=???" in out and "workers=null" in out
@@ -47,7 +50,7 @@ def test_completion_query_completes_commands_groups_and_options():
     env = {**os.environ, "COMP_LINE": "mdrl sc"}
     assert mdrl("-sc", "query=bash", env=env).stdout.split() == [c for c in COMMANDS]
     env["COMP_LINE"] = "mdrl score reward="
-    assert mdrl("-sc", "query=bash", env=env).stdout.split() == ["reward=binary", "reward=format", "reward=proportional"]
+    assert mdrl("-sc", "query=bash", env=env).stdout.split() == [f"reward={r}" for r in REWARD_OPTIONS]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None or not (BIN / "mdrl").exists(), reason="needs bash and the installed mdrl script")
