@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from mdrl.cli import compose, conf_dir, main
 from mdrl.jobs import paper_settings, verl_config
 from mdrl.jobs.presets import preset_names
 
 REPO = Path(__file__).resolve().parents[1]
-PRESETS = preset_names(conf_dir())
+# the runs of the paper (the training-detail study presets under study/ are tested in test_study_presets.py)
+PRESETS = [p for p in preset_names(conf_dir()) if p.startswith("dcs/")]
 GRIDS = {
     "single": {f"{d}_{m}" for d in ("math", "code", "puzzle") for m in ("base", "instruct")},
     "dual": {f"{d}_{m}" for d in ("math_code", "math_puzzle", "code_puzzle") for m in ("base", "instruct")},
@@ -53,9 +55,11 @@ def test_every_preset_composes_and_passes_veRLs_validation(preset, tmp_path):
 def test_single_domain_grid_launches_as_one_multirun(capsys, tmp_path):
     rc = main(["train", "-m", "+experiment=glob(dcs/single/*)", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
     assert rc == 0
-    # one job per preset, each in its own directory (the preset's path under the job number)
-    jobs = {p.parent.relative_to(tmp_path).as_posix() for p in tmp_path.glob("*/single/*/.hydra")}
-    assert {j.split("/")[-1] for j in jobs} == GRIDS["single"] and len(jobs) == len(GRIDS["single"])
+    # one job per preset, each in a directory of its own (no nested folders from the preset's slashes)
+    jobs = sorted(p.parent for p in tmp_path.glob("*/.hydra"))
+    assert len(jobs) == len(GRIDS["single"]) and all("single" in j.name for j in jobs)
+    ran = {str(OmegaConf.load(j / ".hydra" / "config.yaml").cluster.experiment) for j in jobs}
+    assert ran == {f"dcs-single-{name}" for name in GRIDS["single"]}
     # every job printed its validated veRL config (dry run)
     assert capsys.readouterr().out.count("adv_estimator: grpo") == len(GRIDS["single"])
 

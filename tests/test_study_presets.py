@@ -71,11 +71,11 @@ def test_reward_table_scheme_by_benchmark():
 
 
 def test_presets_compose_and_list_the_papers_grid():
-    t = compose("train", ["run_dir=/unused", "+experiment=template_consistency"])
+    t = compose("train", ["run_dir=/unused", "+experiment=study/template_consistency"])
     assert t.study.train_templates == TEMPLATES and t.study.eval_templates == TEMPLATES and t.mixture.name == "puzzle"
-    r = compose("train", ["run_dir=/unused", "+experiment=reward_design"])
+    r = compose("train", ["run_dir=/unused", "+experiment=study/reward_design"])
     assert list(r.study.schemes) == ["binary", "proportional", "format", "paper"]
-    raw = OmegaConf.load(REPO / "conf" / "experiment" / "reward_design.yaml")
+    raw = OmegaConf.load(REPO / "conf" / "experiment" / "study" / "reward_design.yaml")
     assert raw.hydra.sweeper.params.reward.split(",") == list(r.study.schemes)
     assert raw.hydra.sweeper.params.mixture.split(",") == list(r.study.mixtures)
     # every single-domain mixture of the grid exists
@@ -84,7 +84,7 @@ def test_presets_compose_and_list_the_papers_grid():
 
 def test_template_study_sweeps_one_training_job_per_template(tmp_path, capsys):
     have = [t for t in TEMPLATES if (REPO / "conf" / "template" / f"{t}.yaml").is_file()]
-    rc = main(["train", "-m", "+experiment=template_consistency", f"template={','.join(have)}", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
+    rc = main(["train", "-m", "+experiment=study/template_consistency", f"template={','.join(have)}", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
     out = capsys.readouterr()
     assert rc == 0, out.err[-2000:]
     jobs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
@@ -94,7 +94,7 @@ def test_template_study_sweeps_one_training_job_per_template(tmp_path, capsys):
 
 
 def test_reward_study_sweeps_schemes_by_mixtures(tmp_path, capsys):
-    rc = main(["train", "-m", "+experiment=reward_design", "reward=binary,proportional", "mixture=kk,countdown", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
+    rc = main(["train", "-m", "+experiment=study/reward_design", "reward=binary,proportional", "mixture=kk,countdown", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
     out = capsys.readouterr()
     assert rc == 0, out.err[-2000:]
     cfgs = [OmegaConf.load(j / ".hydra" / "config.yaml") for j in sorted(p for p in tmp_path.iterdir() if p.is_dir())]
@@ -102,7 +102,7 @@ def test_reward_study_sweeps_schemes_by_mixtures(tmp_path, capsys):
 
 
 def test_language_study_sweeps_english_and_chinese_training(tmp_path, capsys):
-    rc = main(["train", "-m", "+experiment=language", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
+    rc = main(["train", "-m", "+experiment=study/language", "dry_run=true", f"hydra.sweep.dir={tmp_path}"])
     out = capsys.readouterr()
     assert rc == 0, out.err[-2000:]
     cfgs = [OmegaConf.load(j / ".hydra" / "config.yaml") for j in sorted(p for p in tmp_path.iterdir() if p.is_dir())]
