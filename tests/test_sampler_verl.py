@@ -60,7 +60,7 @@ def _difficulties(batch) -> list[float]:
 
 
 def _vcfg(data: Path, run_dir: Path, *overrides: str):
-    cfg = compose("train", [f"run_dir={run_dir}", BIG_PROMPTS, "algorithm.train_batch_size=4", "algorithm.ppo_mini_batch_size=4", *overrides])
+    cfg = compose("train", [f"run_dir={run_dir}", BIG_PROMPTS, "algorithm.train_batch_size=4", "algorithm.ppo_mini_batch_size=4", "cluster.gpus_per_node=1", *overrides])
     vcfg = verl_config.build(cfg, [str(data)], str(data), str(run_dir / "model"))
     verl_config.validate(vcfg)
     return vcfg

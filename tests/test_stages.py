@@ -20,7 +20,9 @@ from mdrl.errors import UserError
 from mdrl.jobs import stages, verl_config
 from mdrl.jobs.prepare import prepare
 
-SMALL = ["mixture.sources.countdown3.size=16", "mixture.val_rows=4", "algorithm.train_batch_size=4", "algorithm.ppo_mini_batch_size=4"]
+# the fake base model has no tokenizer: the length filter is tested in test_mixtures.py
+SMALL = ["mixture.sources.countdown3.size=16", "mixture.val_rows=4", "algorithm.train_batch_size=4", "algorithm.ppo_mini_batch_size=4",
+         "cluster.gpus_per_node=1", "mixture.filter_overlong=false"]
 
 
 def _cfg(run_dir: Path, model: Path, *overrides: str):
@@ -121,7 +123,8 @@ def test_mixture_schedule_changes_the_domains_per_stage(tmp_path, base_model):
     fake = FakeVerl()
     stages.run_chain(cfg, fake, "verl")
     (c0, v0, m0), (c1, v1, m1) = fake.calls
-    assert m0["rows_per_domain"] == {"countdown": 16} and m1["rows_per_domain"] == {"countdown": 16, "kk": 16}
+    # rows per study domain (countdown counts as math, kk as puzzle)
+    assert m0["rows_per_domain"] == {"math": 16} and m1["rows_per_domain"] == {"math": 16, "puzzle": 16}
     assert v0.actor_rollout_ref.actor.optim.lr == 1.0e-6 and v1.actor_rollout_ref.actor.optim.lr == 2.0e-6
     assert [p.name for p in sorted((tmp_path / "run" / "stages").iterdir())] == ["0-countdown_only", "1-both"]
 
