@@ -152,3 +152,19 @@ def test_reward_figure_puts_rates_on_their_own_axis_smooths_and_marks_sft():
     for ax in (ax_r, ax_p):
         spans = [p for p in ax.patches if p.get_x() == 0]
         assert spans and spans[0].get_width() == 8
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path):
+    """transformers writes trainer_state.json last: a folder without a readable one was cut
+    short (the run was killed while saving) and resume must use the one before it."""
+    from mdrl.jobs.checkpoints import complete_trl_checkpoints
+
+    for step, state in ((2, '{"global_step": 2}'), (4, '{"global_step": 4}'), (6, None), (8, '{"global_st')):
+        d = tmp_path / f"checkpoint-{step}"
+        d.mkdir()
+        (d / "config.json").write_text("{}")
+        (d / "model.safetensors").write_bytes(b"w")
+        if state is not None:
+            (d / "trainer_state.json").write_text(state)
+    (tmp_path / "checkpoint-10").mkdir()  # nothing written yet
+    assert [p.name for p in complete_trl_checkpoints(tmp_path)] == ["checkpoint-2", "checkpoint-4"]

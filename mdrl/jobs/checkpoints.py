@@ -44,6 +44,18 @@ def has_weights(folder: Path) -> bool:
     return (folder / "config.json").is_file() and any(any(folder.glob(p)) for p in WEIGHTS)
 
 
+def complete_trl_checkpoints(folder: Path) -> list[Path]:
+    """The ``checkpoint-N`` folders directly in ``folder`` that were written to the end, by step.
+
+    transformers' Trainer writes trainer_state.json last (after weights, optimizer and RNG
+    state), so a run killed while saving leaves a folder without a readable one: that folder
+    cannot be resumed from and is left out.
+    """
+    found = [p for p in Path(folder).glob("checkpoint-*") if p.is_dir() and _TRL.match(p.name)]
+    done = [p for p in found if has_weights(p) and _trainer_step(p / "trainer_state.json") is not None]
+    return sorted(done, key=lambda p: int(_TRL.match(p.name).group(1)))  # type: ignore[union-attr]
+
+
 def _trl_checkpoints(root: Path) -> list[Checkpoint]:
     found = [p for p in root.rglob("checkpoint-*") if p.is_dir() and _TRL.match(p.name) and has_weights(p)]
     out = [Checkpoint(int(_TRL.match(p.name).group(1)), str(p), "trl") for p in found]  # type: ignore[union-attr]

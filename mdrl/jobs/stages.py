@@ -69,7 +69,9 @@ def _link(link: Path, target: Path) -> None:
 
 
 def _last_trl_checkpoint(sdir: Path) -> Path | None:
-    found = sorted((sdir / "trl" / "grpo").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    from mdrl.jobs.checkpoints import complete_trl_checkpoints
+
+    found = complete_trl_checkpoints(sdir / "trl" / "grpo")
     return found[-1] if found else None
 
 

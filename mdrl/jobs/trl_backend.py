@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 from mdrl.jobs import trl_curriculum
+from mdrl.jobs.checkpoints import complete_trl_checkpoints
 from mdrl.errors import UserError
 from mdrl.jobs.warmup import gold_response
 from mdrl.scoring.trl_reward import TRLReward
@@ -446,8 +448,12 @@ def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, set
     if int(tcfg.get("sft_steps") or 0) > 0:
         model_path = sft_warmup(model_path, rows, domains, out, tcfg, reward, report)
 
-    ckpts = sorted((out / "grpo").glob("checkpoint-*"), key=_ckpt_step)
+    ckpts = complete_trl_checkpoints(out / "grpo")  # a checkpoint cut short by a kill is passed over
     last = ckpts[-1] if ckpts else None
+    for partial in sorted((out / "grpo").glob("checkpoint-*")):
+        if partial not in ckpts and (last is None or _ckpt_step(partial) > _ckpt_step(last)):
+            _log(f"removing {partial.name}: the run stopped while writing it")
+            shutil.rmtree(partial, ignore_errors=True)
     k = _ckpt_step(last) if last else 0
     stopped = max((int(l["step"]) for l in read_metrics(metrics) if l.get("phase") == "grpo"), default=0)
     if last and done:
