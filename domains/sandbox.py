@@ -756,6 +756,7 @@ def _sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool, st
         except (psutil.Error, OSError):
             return False
 
+    killed: set[int] = set()
     for _ in range(10):  # a fork bomb may spawn between listing and killing: repeat
         victims = [p for p in me.children(recursive=True) if ours(p)]
         if machine_wide and run_uid is not None:
@@ -770,6 +771,7 @@ def _sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool, st
         for p in victims:
             try:
                 p.kill()
+                killed.add(p.pid)
             except psutil.Error:
                 pass
         for p in victims:  # orphans re-parented to us (the subreaper) must be reaped here
@@ -779,19 +781,62 @@ def _sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool, st
             except psutil.Error:
                 continue
             _reap(p.pid)
-    if started is not None and threading.active_count() == 1:
+    _reap_killed(killed)
+    if started is not None and not _foreign_threads():
         # a zombie that left the run's session (setsid, then exited) is recognisable only
-        # by age (start tick not before the run's); reaping it is safe only while no other
-        # thread may be waiting for a child of ours
+        # by age (start tick not before the run's); reaping it is safe only while no thread
+        # but the sandbox's own may be waiting for a child of ours, and never the first
+        # process of a run still in progress (another thread's run_program waits for it)
+        with _LIVE_LOCK:
+            live = set(_LIVE_PIDS)
         for p in me.children():
             try:
                 born = _stat_field(p.pid, 22)
-                if p.status() == psutil.STATUS_ZOMBIE and born is not None and born >= started:
+                if p.pid not in live and p.status() == psutil.STATUS_ZOMBIE and born is not None and born >= started:
                     _reap(p.pid)
                     found += 1
             except psutil.Error:
                 pass
     return found
+
+
+# first processes of the runs in progress in this process (their run_program waits for them)
+_LIVE_PIDS: set[int] = set()
+_LIVE_LOCK = threading.Lock()
+SANDBOX_THREAD_PREFIX = "mdrl-"  # threads of the sandbox's own callers (e.g. the code judge's solution side)
+
+
+def _foreign_threads() -> bool:
+    """Whether a thread other than this one and the sandbox's own is alive (it might be
+    waiting for a child process of its own, which a blanket reap would take from it)."""
+    me = threading.current_thread()
+    return any(t is not me and t.is_alive() and not t.name.startswith(SANDBOX_THREAD_PREFIX) for t in threading.enumerate())
+
+
+def _reap_killed(pids: set[int], wait_s: float = 1.0) -> None:
+    """Reap the run's processes killed above once they are zombies of ours.
+
+    One whose parent exited in the meantime is re-parented to us (the subreaper) a moment
+    later, when it can no longer be told apart from other children by its environment; its
+    pid was checked while it was alive, so waiting for that pid alone is safe even while
+    other threads wait for children of their own.
+    """
+    end = time.monotonic() + wait_s
+    pending = set(pids)
+    while pending and time.monotonic() < end:
+        for pid in list(pending):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    pending.discard(pid)
+            except ChildProcessError:  # not (yet) our child, or already reaped
+                try:
+                    os.kill(pid, 0)  # still there, a zombie included: wait for its re-parenting
+                except ProcessLookupError:
+                    pending.discard(pid)
+                except PermissionError:
+                    pass
+        if pending:
+            time.sleep(0.01)
 
 
 def _reap(pid: int, wait_s: float = 2.0) -> None:
@@ -909,6 +954,8 @@ def run_program(
         )
         os.close(info_w)
         info_w = -1
+        with _LIVE_LOCK:
+            _LIVE_PIDS.add(proc.pid)
         if group is not None:
             # before the child has its program (it forks nothing until it has read it), so
             # every process of the run is in the group
@@ -943,6 +990,8 @@ def run_program(
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILLed processes die
                 pass
+            with _LIVE_LOCK:
+                _LIVE_PIDS.discard(proc.pid)
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 try:
                     if stream:

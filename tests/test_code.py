@@ -421,24 +421,64 @@ def test_sandbox_cannot_kill_the_scorer(isolation):
     assert psutil.pid_exists(os.getpid())
 
 
+ESCAPEES = """
+import json, sys, threading, time
+import psutil
+from mdrl.domains.sandbox import run_program
+
+mode, foreign = sys.argv[1], sys.argv[2] == "foreign"
+if foreign:  # another library's thread, which might be waiting for a child of its own
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+me = psutil.Process()
+before = {p.pid for p in me.children(recursive=True)}
+escapee = (
+    "import os, time\\n"
+    "if os.fork() == 0:\\n    os.setsid()\\n    if os.fork() == 0:\\n        time.sleep(600)\\n    os._exit(0)\\n"
+    "time.sleep(0.2)\\nprint('parent done')"
+)
+out = {"stdout": run_program(escapee, timeout_s=5, guard=False, isolation=mode).stdout}
+out["left_after_escapee"] = sorted({p.pid for p in me.children(recursive=True)} - before)
+if mode == "auto":
+    r = run_program("import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass", timeout_s=2, guard=False)
+    out["bomb_timed_out"] = r.timed_out
+    out["left_after_bomb"] = sorted({p.pid for p in me.children(recursive=True)} - before)
+    uid = r.isolation.get("uid")
+    out["uid_left"] = uid is not None and any(p.info["uids"] and p.info["uids"].real == uid for p in psutil.process_iter(["uids"]))
+print(json.dumps(out))
+"""
+
+
 @pytest.mark.parametrize("mode", ["auto", "basic"])
 def test_sandbox_kills_fork_bombs_and_escapees(mode, isolation):
+    """A double-forked, setsid'd escapee and a fork bomb leave no process and no zombie.
+
+    Run in a fresh scorer process (as the scoring pool's workers are), so threads other
+    test modules leave behind in this one do not change what the sandbox may reap."""
+    import subprocess
+    import sys
+
     if mode == "auto" and isolation.get("uid") is None and "pid" not in isolation.get("namespaces", []):
         pytest.skip("no uid of its own and no pid namespace: the fork bomb would run as this user")
-    before = descendants()
-    escapee = (
-        "import os, time\n"
-        "if os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(600)\n    os._exit(0)\n"
-        "time.sleep(0.2)\nprint('parent done')"
-    )
-    r = run_program(escapee, timeout_s=5, guard=False, isolation=mode)
-    assert r.stdout == "parent done\n"
-    assert descendants() <= before
+    proc = subprocess.run([sys.executable, "-c", ESCAPEES, mode, "plain"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["stdout"] == "parent done\n"
+    assert out["left_after_escapee"] == []
     if mode == "auto":
-        r = run_program("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass", timeout_s=2, guard=False)
-        assert r.timed_out and descendants() <= before
-        if isolation.get("uid") is not None:
-            assert not [p for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == isolation["uid"]]
+        assert out["bomb_timed_out"] and out["left_after_bomb"] == [] and not out["uid_left"]
+
+
+def test_an_escapees_zombie_is_left_alone_while_a_foreign_thread_may_wait_for_children():
+    """With another library's thread alive, the sandbox does not reap zombies it cannot
+    prove are the run's (that thread might be waiting for a child of its own): the
+    setsid'd escapee's exited parent stays a zombie rather than a foreign child being taken."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", ESCAPEES, "basic", "foreign"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["stdout"] == "parent done\n" and len(out["left_after_escapee"]) == 1
 
 
 def test_sandbox_filesystem_and_network(tmp_path, shared_data, isolation):
