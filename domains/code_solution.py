@@ -22,25 +22,9 @@ import sys
 import traceback
 import types
 
-from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps
+from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps, read_job
 
 _MUTABLE = (list, dict, set, bytearray)
-
-
-def _read_job() -> dict:
-    size = b""
-    while not size.endswith(b"\n"):
-        ch = os.read(0, 1)
-        if not ch:
-            raise EOFError("no job")
-        size += ch
-    n, buf = int(size), bytearray()
-    while len(buf) < n:
-        chunk = os.read(0, n - len(buf))
-        if not chunk:
-            raise EOFError("job cut short")
-        buf += chunk
-    return json.loads(bytes(buf))
 
 
 def _write_line(fd: int, obj: object) -> None:
@@ -192,7 +176,7 @@ def _kill(pid: int) -> None:
 
 def main() -> None:
     """Supervise workers until the test process closes the control pipe."""
-    job = _read_job()
+    job = read_job()
     req, resp, ctl = int(job["fds"]["req"]), int(job["fds"]["resp"]), int(job["fds"]["ctl"])
     try:  # the worker shares our uid: keep our memory and descriptors out of its reach
         import ctypes

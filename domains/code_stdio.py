@@ -24,18 +24,10 @@ import sys
 import time
 import traceback
 
+from mdrl.domains.code_wire import read_job
+
 SETUP_EXIT = 3  # call-based: the program failed before the function could be called
 ERROR_TAIL = 1500
-
-
-def _read_exact(fd: int, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = os.read(fd, n - len(buf))
-        if not chunk:
-            raise EOFError("stdin ended early")
-        buf += chunk
-    return bytes(buf)
 
 
 def _read_line(fd: int, limit: int = 256) -> str:
@@ -241,7 +233,7 @@ def run(job: dict) -> dict:
 
 def main() -> None:
     """Entry point inside the sandbox: job and nonce on stdin, the report on stdout."""
-    job = json.loads(_read_exact(0, int(_read_line(0))))
+    job = read_job()
     try:  # children share our uid: non-dumpable, our descriptors and memory are closed to them
         import ctypes
 

@@ -26,7 +26,7 @@ import time
 import traceback
 from typing import Any
 
-from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps
+from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps, read_job
 
 MAX_LINE = 64 << 20  # no honest answer is longer
 MAX_INT_DIGITS = 200_000
@@ -364,25 +364,9 @@ def run(job: dict) -> dict:
     return {"results": results, "setup_error": None}
 
 
-def _read_job() -> dict:
-    size = b""
-    while not size.endswith(b"\n"):
-        ch = os.read(0, 1)
-        if not ch:
-            raise EOFError("no job")
-        size += ch
-    n, buf = int(size), bytearray()
-    while len(buf) < n:
-        chunk = os.read(0, n - len(buf))
-        if not chunk:
-            raise EOFError("job cut short")
-        buf += chunk
-    return json.loads(bytes(buf))
-
-
 def main() -> None:
     """Entry point inside the sandbox: job on stdin, one report line on the real stdout."""
-    job = _read_job()
+    job = read_job()
     out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1):  # test code that prints must not write into the report channel

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -311,3 +312,22 @@ def dumps(data: Any) -> str:
 
 def loads(line: str | bytes) -> Any:
     return json.loads(line)
+
+
+def read_job(fd: int = 0) -> dict:
+    """The job the judge framed on ``fd`` (``code_judge._payload``): its byte length on a
+    line, then its JSON. The length is read a byte at a time, so nothing after the job (the
+    stdio harness's nonce) is taken from the pipe."""
+    size = b""
+    while not size.endswith(b"\n"):
+        ch = os.read(fd, 1)
+        if not ch:
+            raise EOFError("no job")
+        size += ch
+    n, buf = int(size), bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            raise EOFError("job cut short")
+        buf += chunk
+    return json.loads(bytes(buf))
