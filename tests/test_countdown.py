@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 from fractions import Fraction
 
 import pytest
@@ -154,13 +153,12 @@ def test_fractional_intermediates_are_exact():
      "(" * 60 + "1 + 2" + ")" * 60, "1 + " * 100_000 + "2", "9" * 400, "1" * 10_000_000],
     ids=lambda a: ascii(a[:24]),
 )
-def test_attacks_score_zero_quickly(attack):
+@pytest.mark.timeout(60)  # a hang guard only: how fast each attack is refused is benchmarks/adversarial_latency.py
+def test_attacks_score_zero(attack):
     gt = {"numbers": [1, 2], "target": 3}
-    t0 = time.perf_counter()
     v = cd.verify(attack, gt)
     assert isinstance(v, Verdict) and not v.correct and v.fraction == 0.0
     assert v.details["reason"]
-    assert time.perf_counter() - t0 < 1.0
 
 
 def test_nesting_within_limit_is_fine():

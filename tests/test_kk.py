@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -256,10 +255,9 @@ _adversarial = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_adversarial)
-def test_fuzz_never_raises_and_is_fast(answer):
-    t = time.perf_counter()
+@pytest.mark.timeout(300)  # a hang guard only; latency is measured in benchmarks/adversarial_latency.py
+def test_fuzz_never_raises(answer):
     v = kk.verify(answer, GT)
-    assert time.perf_counter() - t < 0.5
     assert 0.0 <= v.fraction <= 1.0 and isinstance(v.correct, bool) and "reason" in v.details
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -296,10 +295,8 @@ def test_generator_is_deterministic_and_extends():
     assert a != lpb.generate(8, seed=4, houses=4, categories=4)
 
 
-def test_generator_is_fast_and_solver_confirms_larger_grids():
-    t = time.perf_counter()
-    rows = lpb.generate(10, seed=1, houses=5, categories=4)
-    assert (time.perf_counter() - t) / len(rows) < 0.5
+def test_solver_confirms_generated_larger_grids():
+    rows = lpb.generate(10, seed=1, houses=5, categories=4)  # generation speed: benchmarks/adversarial_latency.py
     for row in rows:
         info = row["extra_info"]
         clues = json.loads(info["clues"])
@@ -331,10 +328,9 @@ _adversarial = st.one_of(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_adversarial)
-def test_fuzz_never_raises_and_is_fast(answer):
-    t = time.perf_counter()
+@pytest.mark.timeout(300)  # a hang guard only; latency is measured in benchmarks/adversarial_latency.py
+def test_fuzz_never_raises(answer):
     v = lpb.verify(answer, GT, {"row_order": "any"})
-    assert time.perf_counter() - t < 1.0
     assert 0.0 <= v.fraction <= 1.0 and isinstance(v.correct, bool) and "reason" in v.details
 
 
