@@ -417,6 +417,18 @@ def grpo_config(tcfg: Mapping, algo: Mapping, out_dir: Path, report: list[str] |
     return GRPOConfig(**kwargs)
 
 
+def grpo_trainer(cfg: Mapping, model_path: str, rows: list[dict], reward, out: Path, report: list[str] | None = None, run_name: str | None = None):
+    """TRL's GRPOTrainer for ``rows`` with the curriculum's draw order and reward wrapper.
+
+    TRL shuffles the dataset unless ``shuffle_dataset=False``: an ordered or adaptive
+    curriculum turns that off and hooks the sampler (see :mod:`trl_curriculum`), so the
+    file's easy-to-hard order is the order the trainer draws.
+    """
+    args = grpo_config(cfg["trl"], cfg["algorithm"], out, report, run_name)
+    trainer_cls, reward_fn, args.shuffle_dataset = trl_curriculum.apply(cfg, rows, reward, out)
+    return trainer_cls(model=model_path, reward_funcs=[reward_fn], args=args, train_dataset=to_dataset(rows))
+
+
 def _ckpt_step(path: Path) -> int:
     return int(path.name.rsplit("-", 1)[1])
 
@@ -469,10 +481,8 @@ def train_trl(cfg: Mapping, model_path: str, train_file: str, run_dir: Path, set
     done_file.unlink(missing_ok=True)
 
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(out / "tensorboard" / "grpo")
-    args = grpo_config(tcfg, algo, out, report, cluster.get("experiment"))
-    # curricula: ordered/adaptive draw order (TRL shuffles unless told not to), see trl_curriculum
-    trainer_cls, reward_fn, args.shuffle_dataset = trl_curriculum.apply(cfg, rows, reward, out)
-    trainer = trainer_cls(model=model_path, reward_funcs=[reward_fn], args=args, train_dataset=to_dataset(rows))
+    trainer = grpo_trainer(cfg, model_path, rows, reward, out, report, cluster.get("experiment"))
+    args = trainer.args
     _quiet(trainer)
     trainer.callback_handler.callbacks.insert(0, _PerDomain(reward).callback())
     trainer.add_callback(_MetricsLog(metrics, reward, "grpo").callback())
