@@ -11,6 +11,7 @@ ids that decode to known responses, with per-domain metrics from veRL's own
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import numpy as np
@@ -118,14 +119,20 @@ def test_every_mixture_and_algorithm_passes_verls_validation(mixture, algorithm,
     cfg = _cfg(tmp_path, None, tiny_model, f"mixture={mixture}", f"algorithm={algorithm}")
     vcfg = verl_config.build(cfg, [str(tmp_path / "train.parquet")], str(tmp_path / "val.parquet"), tiny_model)
     verl_config.validate(vcfg)
-    assert vcfg.algorithm.adv_estimator == cfg.algorithm.adv_estimator
-    assert vcfg.reward.custom_reward_function.path == "pkg://mdrl.scoring.verl_reward"
-    assert vcfg.reward.custom_reward_function.reward_kwargs.scheme == cfg.reward.scheme
-    assert vcfg.critic.enable == bool(cfg.algorithm.use_critic)
-    assert vcfg.actor_rollout_ref.actor.optim.lr == cfg.algorithm.lr
-    assert vcfg.actor_rollout_ref.rollout.n == cfg.algorithm.rollout_n
-    # the r1 template is raw text: veRL must be handed a chat template that passes it through
-    assert vcfg.actor_rollout_ref.model.custom_chat_template == verl_config.PASSTHROUGH_CHAT_TEMPLATE
+    # GAE learns a value model; the group estimators (GRPO, RLOO, REINFORCE++) must not train one
+    assert vcfg.critic.enable == (vcfg.algorithm.adv_estimator == "gae")
+    # the reward function veRL loads from this config is mdrl's scorer under the experiment's
+    # reward settings: it pays what mdrl's own scoring pays for the same responses
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    from mdrl.scoring import score_one
+
+    reward_fn = get_custom_reward_fn(vcfg)
+    settings = OmegaConf.to_container(cfg.reward, resolve=True)
+    gt = json.dumps({"numbers": [1, 2, 3], "target": 6})
+    for response in (" 1+2+3 </think> <answer>1 + 2 + 3</answer>", "no tags", " </think> <answer>1 * 2</answer>"):
+        got = asyncio.run(reward_fn(data_source="countdown", solution_str=response, ground_truth=gt, extra_info={}))
+        assert got["score"] == pytest.approx(score_one("countdown", response, gt, {}, settings)["score"])
 
 
 @pytest.mark.parametrize("mixture", MIXTURES)

@@ -157,7 +157,9 @@ def sample_val(rows: list[dict], n: int | None, rng: random.Random) -> list[dict
     return [rows[i] for i in keep]
 
 
-def _to_parquet(rows: list[dict], path: Path) -> str:
+def write_rows(rows: list[dict], path: Path) -> str:
+    """Rows in veRL's layout to one parquet file (written whole, then moved into place);
+    returns the file's sha256. Every domain's rows can share the file (see below)."""
     import pandas as pd
 
     df = pd.DataFrame(rows)
@@ -168,6 +170,9 @@ def _to_parquet(rows: list[dict], path: Path) -> str:
     df.to_parquet(tmp, index=False)
     tmp.replace(path)
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+_to_parquet = write_rows
 
 
 def flatten_extra_info(infos: list[dict]) -> list[dict]:
