@@ -172,9 +172,6 @@ def write_rows(rows: list[dict], path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-_to_parquet = write_rows
-
-
 def flatten_extra_info(infos: list[dict]) -> list[dict]:
     """extra_info dicts that pyarrow can store in one column across domains.
 
@@ -302,10 +299,10 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     stage_files = []
     for i, stage in enumerate(stages):
         fname = "train.parquet" if len(stages) == 1 else f"train_stage{i}.parquet"
-        files[fname] = _to_parquet(stage, out_dir / fname)
+        files[fname] = write_rows(stage, out_dir / fname)
         stage_files.append(str(out_dir / fname))
     if val:
-        files["val.parquet"] = _to_parquet(val, out_dir / "val.parquet")
+        files["val.parquet"] = write_rows(val, out_dir / "val.parquet")
     groups = {s: str(entries[s].get("group") or entries[s]["domain"]) for s in plan}
     rows_per_group = {g: sum(plan[s] for s in plan if groups[s] == g) for g in sorted(set(groups.values()))}
     manifest = {
