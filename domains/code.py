@@ -42,8 +42,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mdrl.domains.base import Domain, Row, Verdict, register
-from mdrl.domains.code_judge import (  # noqa: F401 - stdio_match/call_match are public here
+from . import row_info
+from .base import Domain, Row, Verdict, Wording, register
+from .code_judge import (  # noqa: F401 - stdio_match/call_match are public here
     COMPARISON,
     below_floor,
     call_match,
@@ -54,7 +55,7 @@ from mdrl.domains.code_judge import (  # noqa: F401 - stdio_match/call_match are
     run_single,
     stdio_match,
 )
-from mdrl.domains.io import DataFileError, load_hf, read_records, user_text, verl_row
+from .io import DataFileError, load_hf, read_records, user_text, verl_row
 
 ABILITY = "coding"
 DEFAULT_TIMEOUT_S = 10.0  # per program (one response, all of its tests)
@@ -545,13 +546,36 @@ def load_mbpp(path: str | None = None, split: str = "test") -> list[Row]:
     return rows
 
 
+LEVELS = {"easy": 1.0, "medium": 2.0, "hard": 3.0}  # LeetCode's difficulty labels
+
+
+def difficulty(row: Row) -> float:
+    """LeetCode's label (easy 1, medium 2, hard 3); 0 for sets without one (TACO, HumanEval, MBPP)."""
+    return LEVELS.get(str(row_info.info(row).get("difficulty", "")).lower(), 0.0)
+
+
+def gold(row: Row) -> str | None:
+    """The dataset's reference solution as one python block (LeetCode rows carry it; TACO/HumanEval may not)."""
+    ref = row_info.info(row).get("reference")
+    return f"```python\n{ref}\n```" if isinstance(ref, str) and ref.strip() else None
+
+
+WORDING = {
+    "en": Wording(task="a programming problem",
+                  instruction="clearly give the complete solution as one ```python code block within <answer> </answer> tags."),
+    "zh-simplified": Wording(task="一道编程题", instruction="请在 <answer> </answer> 标签内给出完整的解答，写成一个 ```python 代码块。"),
+    "zh-traditional": Wording(task="一道程式設計題", instruction="請在 <answer> </answer> 標籤內給出完整的解答，寫成一個 ```python 程式碼區塊。"),
+}
+
 DOMAIN = register(
     Domain(
         name="code",
         data_sources=("code", "coder1", "code_r1", "leetcode", "taco", "humaneval", "mbpp"),
         verify=verify,
+        wording=WORDING,
+        difficulty=difficulty,
+        gold=gold,
         timeout_s=DEFAULT_TIMEOUT_S + HARNESS_GRACE_S + 2.0,  # 15 s: the program's budget plus headroom
-        ability=ABILITY,
         loaders={
             "coder1": load_coder1,
             "code_r1": load_coder1,
@@ -559,6 +583,5 @@ DOMAIN = register(
             "humaneval": load_humaneval,
             "mbpp": load_mbpp,
         },
-        description="Python programs run in a sandbox against unit tests or stdin/stdout cases.",
     )
 )

@@ -537,7 +537,7 @@ import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-from mdrl.domains import sandbox_cgroup  # noqa: E402
+from . import sandbox_cgroup  # noqa: E402
 
 UID_BASE, UID_SPAN = 1_800_000_000, 100_000_000  # per-run uids: unused by any account
 STDERR_LIMIT = 100_000

@@ -73,22 +73,23 @@ def localize_template(template: Mapping, lang: Mapping | None) -> dict:
     """``template`` with its wording in Chinese (``lang`` None: unchanged).
 
     Raw templates (r1 and its kin) take the Chinese R1 text, chat templates the Chinese
-    system turn, ``none`` stays the bare question; task phrases and answer instructions are
-    the Chinese ones of :mod:`mdrl.domains.zh`.
+    system turn, ``none`` stays the bare question; the task phrases and answer instructions
+    become each domain's Chinese wording in ``script`` (``Domain.wording``, read at render).
+    ``released`` keeps the authors' English messages for the five paper domains; its R1
+    layout for other domains turns Chinese like r1's.
     """
     out = dict(template)
     if not lang:
         return out
     script = str(lang.get("script", "simplified"))
-    out["task_phrases"] = dict(zh.TASK_PHRASES[script])
-    out["answer_instruction"] = dict(zh.INSTRUCTIONS[script])
     kind = out.get("kind", "raw")
-    if kind == "raw":
+    if kind in ("raw", "released"):
         out["text"] = zh.R1_TEXT[script]
     elif kind == "chat":
         out["system"] = zh.CHAT_SYSTEM[script]
         out["user"] = "{question}"
     out["language"] = "zh"
+    out["script"] = script
     return out
 
 
