@@ -31,6 +31,9 @@ object is everything the rest of mdrl knows about the domain:
     a row's difficulty with its range (:class:`~mdrl.domains.base.Knob`), which lets
     ``curriculum=adaptive`` and :func:`mdrl.curricula.difficulty.generate_at` generate rows
     at a chosen level.
+``chinese``
+    optional: how ``language=zh`` gets Chinese rows of the domain (released rows told in
+    Chinese, a generator that speaks Chinese; :class:`~mdrl.domains.base.Chinese`).
 
 :func:`register` refuses, in one sentence, a domain without verify, English wording,
 difficulty or an explicit gold, so forgetting one fails at import instead of silently
@@ -63,6 +66,7 @@ import importlib as _importlib
 import os as _os
 
 from .base import (  # noqa: F401
+    Chinese,
     Domain,
     Knob,
     Verdict,

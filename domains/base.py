@@ -78,6 +78,21 @@ class Knob:
     high: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Chinese:
+    """What a domain offers for ``language=zh`` beyond its Chinese wording (docs/language.md).
+
+    ``tell(row, script)``: a released row told in Chinese (rows that keep their structure,
+    e.g. KK statements, CountDown numbers); None where the domain's files are English prose.
+    ``generator``: ``generate(language="zh")`` works; ``generator_script``: it also takes
+    ``script=`` (else its Chinese is simplified only).
+    """
+
+    tell: Callable[[Row, str], Row] | None = None
+    generator: bool = False
+    generator_script: bool = False
+
+
 def _not_given(row: Row) -> str | None:  # sentinel: gold left out (register() refuses it)
     raise NotImplementedError
 
@@ -98,7 +113,8 @@ class Domain:
       ``gold=None`` explicitly for a domain that has no gold answers at all (no warm-up rows).
 
     Optional: ``loaders`` (name -> ``loader(path | None, split) -> rows``), ``generate``
-    (``generate(n=, seed=, split=, **settings) -> rows``) and its difficulty ``knob``.
+    (``generate(n=, seed=, split=, **settings) -> rows``), its difficulty ``knob``, and
+    ``chinese``: how its data turns Chinese under ``language=zh`` (:class:`Chinese`).
     """
 
     name: str
@@ -111,6 +127,7 @@ class Domain:
     loaders: Mapping[str, Callable[..., list[Row]]] = dataclasses.field(default_factory=dict)
     generate: Callable[..., list[Row]] | None = None
     knob: Knob | None = None
+    chinese: Chinese = Chinese()
 
     def words(self, language: str = "en") -> Wording:
         """The wording in ``language`` (a key of :data:`LANGUAGES`), English where it has none."""
@@ -138,8 +155,8 @@ def contract_problem(domain: Domain) -> str | None:
         return f"domain {name!r} does not say its gold answer: pass gold=<function> or gold=None (no warm-up rows)"
     if domain.gold is not None and not callable(domain.gold):
         return f"domain {name!r} has a gold that is neither a function nor None"
-    if domain.knob is not None and domain.generate is None:
-        return f"domain {name!r} has a difficulty knob but no generator"
+    if (domain.knob is not None or domain.chinese.generator) and domain.generate is None:
+        return f"domain {name!r} has a difficulty knob or a Chinese generator but no generator"
     return None
 
 

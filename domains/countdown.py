@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from . import arith, lang, row_info
-from .base import Domain, Knob, Row, Verdict, Wording, register
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
 from .countdown_solver import solve_countdown
 from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
@@ -324,6 +324,13 @@ def gold(row: Row) -> str | None:
     return solve_countdown([int(n) for n in nums], int(gt["target"]))
 
 
+def tell_in_chinese(row: Row, script: str) -> Row:
+    """A released CountDown row asked in Chinese (same numbers and target; :mod:`.countdown_zh`)."""
+    from . import countdown_zh
+
+    return countdown_zh.to_chinese(row, script)
+
+
 WORDING = {
     "en": Wording(task="a math problem",
                   instruction="clearly state the equation within <answer> </answer> tags, i.e., <answer> (1 + 2) / 3 </answer>."),
@@ -343,5 +350,6 @@ DOMAIN = register(
         loaders={"countdown": load_countdown},
         generate=generate,
         knob=Knob("num_count", 2, 12),
+        chinese=Chinese(tell=tell_in_chinese, generator=True, generator_script=True),
     )
 )

@@ -27,7 +27,7 @@ import re
 from typing import Any, Mapping, Sequence
 
 from . import lang, row_info
-from .base import Domain, Knob, Row, Verdict, Wording, register
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
 from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
 ABILITY = "logic"
@@ -504,6 +504,13 @@ def gold(row: Row) -> str | None:
     return row_info.ground_truth(row).get("solution_text_format")
 
 
+def tell_in_chinese(row: Row, script: str) -> Row:
+    """A released KK row told in Chinese (same statements and solution; :mod:`.kk_zh`)."""
+    from . import kk_zh
+
+    return kk_zh.to_chinese(row, script)
+
+
 WORDING = {
     "en": Wording(
         task="a logical reasoning problem",
@@ -528,5 +535,6 @@ DOMAIN = register(
         loaders={"kk": load_kk},
         generate=generate,
         knob=Knob("num_people", 2, 8),
+        chinese=Chinese(tell=tell_in_chinese, generator=True, generator_script=True),
     )
 )

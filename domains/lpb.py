@@ -30,7 +30,7 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import lang, row_info
-from .base import Domain, Knob, Row, Verdict, Wording, register
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
 from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
 ABILITY = "Puzzle"  # what the released zebra files carry
@@ -917,5 +917,6 @@ DOMAIN = register(
         loaders={"lpb": load_lpb, "zebralogic": load_zebralogic},
         generate=generate,
         knob=Knob("houses", 2, 8),
+        chinese=Chinese(generator=True),  # the released LPB files are English prose: no tell
     )
 )

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from mdrl.cli import compose
 from mdrl.domains import all_domains, get_domain
 from mdrl.domains import countdown, kk, lpb
-from mdrl.domains.base import LANGUAGES, Domain, Knob, Verdict, Wording, register, unregister
+from mdrl.domains.base import LANGUAGES, Chinese, Domain, Knob, Verdict, Wording, register, unregister
 from mdrl.domains.lang import has_cjk
 from mdrl.errors import UserError
 from mdrl.jobs.templates import render
@@ -48,7 +48,8 @@ def clean():
     ({"wording": {**EN, "fr": Wording(task="a", instruction="b")}}, "unknown languages ['fr']"),
     ({"difficulty": None}, "has no difficulty(row) function"),
     ({"verify": None}, "has no verify function"),
-    ({"knob": Knob("size", 1, 3)}, "has a difficulty knob but no generator"),
+    ({"knob": Knob("size", 1, 3)}, "has a difficulty knob or a Chinese generator but no generator"),
+    ({"chinese": Chinese(generator=True)}, "has a difficulty knob or a Chinese generator but no generator"),
 ])
 def test_register_refuses_an_incomplete_domain_in_one_sentence(fields, says, clean):
     with pytest.raises(ValueError) as err:
@@ -178,3 +179,17 @@ def test_the_folders_import_from_the_repository_root(statement):
     ``domains`` (from the repo root) does not register its domains a second time."""
     proc = subprocess.run([sys.executable, "-c", statement], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_language_zh_asks_each_domain_what_it_offers(clean):
+    """language=zh reads Domain.chinese: a domain without a Chinese generator or teller is refused in one sentence."""
+    from mdrl.jobs import language
+
+    register(_domain(generate=lambda n=1, seed=0, split="train", **kw: [], loaders={"files": lambda path, split: []}))
+    zh = {"name": "zh", "script": "simplified"}
+    with pytest.raises(UserError, match="no Chinese generator for contracttest"):
+        language.load_entry({"generate": {"n": 1}}, "contracttest", "/nowhere", "train", "source x", zh)
+    with pytest.raises(UserError, match="contracttest data here is English only"):
+        language.load_entry({"loader": "files", "files": []}, "contracttest", "/nowhere", "train", "source x", zh)
+    rows = language.load_entry({"generate": {"n": 2, "seed": 0}}, "kk", "/nowhere", "train", "source kk", {**zh, "script": "traditional"})
+    assert len(rows) == 2 and "騎士" in rows[0]["extra_info"]["question"]
