@@ -247,6 +247,8 @@ def run_program(
     run, every process it starts together (:mod:`mdrl.domains.sandbox_cgroup`). Never
     raises for anything the program does.
     """
+    # Long only by its signature and docstring (the options of one run): the body is the
+    # steps of _Run, in order.
     if isolation not in ISOLATION_MODES:
         raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, not {isolation!r}")
     ensure_subreaper()
