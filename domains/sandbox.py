@@ -79,8 +79,21 @@ from .sandbox_cleanup import (  # noqa: F401 - WORKDIR_PREFIX, SANDBOX_THREAD_PR
 from .sandbox_linux import SECCOMP_DENIED  # noqa: F401 - public here
 from .sandbox_pump import STDERR_LIMIT, pump  # noqa: F401 - STDERR_LIMIT is public here
 from .sandbox_remote import run_program_sandbox_fusion  # noqa: F401 - public here
-from .sandbox_result import ISOLATION_MODES, LEVELS, RunResult, isolation_level, layers_summary  # noqa: F401
-from .sandbox_spawn import HIDDEN_PACKAGE_DATA, UID_BASE, UID_SPAN, child_config, child_env, pick_uid  # noqa: F401
+from .sandbox_result import (  # noqa: F401
+    ISOLATION_MODES,
+    LEVELS,
+    RunResult,
+    isolation_level,
+    layers_summary,
+)
+from .sandbox_spawn import (  # noqa: F401
+    HIDDEN_PACKAGE_DATA,
+    UID_BASE,
+    UID_SPAN,
+    child_config,
+    child_env,
+    pick_uid,
+)
 
 GUARD_SOURCE = (Path(__file__).resolve().parent / "sandbox_guard.py").read_text()
 _clean_stale_workdirs = clean_stale_workdirs  # the name tests and older callers use

@@ -250,7 +250,7 @@ def _block_sockets() -> None:
     import socket
 
     class NoSocket(socket.socket):
-        def __init__(self, *args, **kwargs):  # noqa: D401
+        def __init__(self, *args, **kwargs):
             raise PermissionError("network access is disabled in the sandbox")
 
     socket.socket = NoSocket  # type: ignore[misc]
@@ -299,10 +299,10 @@ def _run_source(src: bytes, guard_src: bytes) -> None:
     sys.argv = ["<program>"]
     if guard_src:  # mdrl/domains/sandbox_guard.py, sent by the scorer (not importable here)
         scope: dict = {"__name__": "mdrl_sandbox_guard"}
-        exec(compile(guard_src, "<guard>", "exec"), scope)
+        exec(compile(guard_src, "<guard>", "exec"), scope)  # noqa: S102 - the guard, sent by the scorer
         scope["reliability_guard"]()
     try:
-        exec(compile(src, "<program>", "exec"), main.__dict__)
+        exec(compile(src, "<program>", "exec"), main.__dict__)  # noqa: S102 - running the program is the job
     except SystemExit:
         raise
     except BaseException as exc:  # noqa: BLE001 - print it like the interpreter, minus our frame

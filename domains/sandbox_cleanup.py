@@ -77,7 +77,7 @@ def sweep(run_uid: int | None, token: str, run_sid: int, machine_wide: bool, sta
         return 0
     me, my_pid, found = psutil.Process(), os.getpid(), 0
 
-    def ours(p: "psutil.Process") -> bool:
+    def ours(p: psutil.Process) -> bool:
         try:
             if run_uid is not None and p.uids().real == run_uid:
                 return True

@@ -57,7 +57,7 @@ def prctl(option: int, arg: int) -> None:
 
 def mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     """mount(2); None stands for NULL."""
-    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    enc = lambda s: s.encode() if s is not None else None
     check(libc().mount(enc(src), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 

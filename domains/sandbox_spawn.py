@@ -114,7 +114,7 @@ def child_config(
         "uid": run_uid,
         "gid": run_uid,
         "memory_mb": int(memory_mb),
-        "cpu_s": int(math.ceil(timeout_s)) + 1,
+        "cpu_s": math.ceil(timeout_s) + 1,
         "file_mb": int(file_mb),
         "tmpfs_mb": int(tmpfs_mb),
         "nproc": int(nproc) if pooled else 0,  # RLIMIT_NPROC counts per uid: only a pooled uid of its own
