@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mdrl.domains.sandbox import (
+from .sandbox import (
     LEVELS,
     RunResult,
     isolation_level,

@@ -23,7 +23,7 @@ import traceback
 import types
 from typing import Any
 
-from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps, read_job
+from .code_wire import Decoder, Encoder, WireError, dumps, read_job
 
 _MUTABLE = (list, dict, set, bytearray)
 

@@ -25,7 +25,7 @@ import time
 import traceback
 from typing import Any
 
-from mdrl.domains.code_wire import read_job
+from .code_wire import read_job
 
 SETUP_EXIT = 3  # call-based: the program failed before the function could be called
 ERROR_TAIL = 1500

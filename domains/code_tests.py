@@ -26,7 +26,7 @@ import time
 import traceback
 from typing import Any
 
-from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps, read_job
+from .code_wire import Decoder, Encoder, WireError, dumps, read_job
 
 MAX_LINE = 64 << 20  # no honest answer is longer
 MAX_INT_DIGITS = 200_000
