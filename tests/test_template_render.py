@@ -6,6 +6,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from mdrl.cli import compose
+from mdrl.errors import UserError
 from mdrl.jobs.templates import render
 
 STUDY_DOMAINS = ("math", "countdown", "code", "kk", "lpb")
@@ -35,15 +36,15 @@ def test_chat_template_is_system_and_user_messages(domain):
 
 
 def test_every_study_domain_has_its_own_wording():
-    """A domain without phrases falls back to generic wording: each must have its own."""
+    """Each domain tells the model its own task and answer form; an unknown domain is an
+    error, not generic wording."""
     cfg = _template("r1")
-    generic = render(cfg, "no_such_domain", "Q")["raw_prompt"]
     texts = {d: render(cfg, d, "Q")["raw_prompt"] for d in STUDY_DOMAINS}
-    assert all(t != generic for t in texts.values())
     assert len(set(texts.values())) == len(STUDY_DOMAINS)  # no two domains are told the same thing
-    # and the chat template says the same domain-specific things in its system message
     chat = _template("qwen_chat")
     assert len({render(chat, d, "Q")["prompt"][0]["content"] for d in STUDY_DOMAINS}) == len(STUDY_DOMAINS)
+    with pytest.raises(KeyError, match="unknown domain 'no_such_domain'"):
+        render(cfg, "no_such_domain", "Q")
 
 
 @pytest.mark.parametrize("domain", STUDY_DOMAINS)
@@ -64,8 +65,11 @@ def test_none_template_is_the_bare_question():
 def test_math_identity_slip_is_off_unless_asked():
     cfg = _template("r1")
     plain = render(cfg, "math", "Q")["raw_prompt"]
-    slipped = render({**cfg, "math_identity_slip": True}, "math", "Q")["raw_prompt"]
+    slipped = render({**cfg, "instruction_variants": {"math": "identity_slip"}}, "math", "Q")["raw_prompt"]
     assert "identity of each character" in slipped and "identity of each character" not in plain
+    with pytest.raises(UserError, match="not a math instruction variant") as err:
+        render({**cfg, "instruction_variants": {"math": "bogus"}}, "math", "Q")
+    assert "\n" not in str(err.value)
 
 
 def test_an_unknown_template_kind_is_refused():

@@ -2,7 +2,7 @@
 
 import os
 
-from mdrl.domains.base import Domain, Verdict, register
+from mdrl.domains.base import Domain, Verdict, Wording, register
 
 
 def _verify(answer, ground_truth, extra_info=None, **options):
@@ -11,4 +11,6 @@ def _verify(answer, ground_truth, extra_info=None, **options):
     return verdict
 
 
-register(Domain(name="pidtest", data_sources=("pidtest", "pidtest_alias"), verify=_verify, timeout_s=5.0))
+register(Domain(name="pidtest", data_sources=("pidtest", "pidtest_alias"), verify=_verify,
+                wording={"en": Wording(task="a test item", instruction="state the answer within <answer> </answer> tags.")},
+                difficulty=lambda row: 0.0, gold=None, timeout_s=5.0))
