@@ -55,6 +55,7 @@ from mdrl.domains.code_judge import (  # noqa: F401 - stdio_match/call_match are
     stdio_match,
 )
 from mdrl.domains.io import DataFileError, load_hf, read_records, user_text, verl_row
+from mdrl.domains.safe_verify import never_raises
 
 ABILITY = "coding"
 DEFAULT_TIMEOUT_S = 10.0  # per program (one response, all of its tests)
@@ -369,6 +370,7 @@ def _verify(answer: str, ground_truth: Any, options: Mapping) -> Verdict:
     return Verdict(passed / total, False, {"reason": f"{passed}/{total} tests passed", **details})
 
 
+@never_raises(passed=0, total=0)  # a verifier bug costs one item, not the run
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
     """Run the last Python block of ``answer`` against ``ground_truth``'s tests.
 
@@ -379,10 +381,7 @@ def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **
     weakest isolation level scored, default "namespaces"; see docs/sandbox.md). Details
     name the isolation layers each process got. Never raises.
     """
-    try:
-        return _verify(answer, ground_truth, options)
-    except Exception as exc:  # noqa: BLE001 - a verifier bug costs one item, not the run
-        return Verdict.wrong(f"verifier error: {type(exc).__name__}: {str(exc)[:200]}", passed=0, total=0)
+    return _verify(answer, ground_truth, options)
 
 
 # --------------------------------------------------------------------------------------

@@ -135,6 +135,26 @@ def _draw(sampler: Any, seen: set[tuple], num_people: int, max_tries: int, repea
     raise ValueError(f"no uniquely solvable {num_people}-person puzzle found in {max_tries} draws")
 
 
+def _generated_row(stmts: tuple, knights: Sequence[bool], rng: random.Random, split: str, index: int, seed: int) -> Row:
+    """A drawn puzzle told with names drawn from ``rng``, as a row with the Logic-RL prompt."""
+    names = rng.sample(NAMES, len(stmts))
+    quiz = quiz_text(stmts, names, rng)
+    truth = {"solution_text_format": solution_text_format(names, knights), "statements": repr(stmts)}
+    return verl_row(
+        DATA_SOURCE,
+        quiz,
+        truth,
+        ABILITY,
+        split,
+        index,
+        prompt=prompt_messages(r1_prompt(quiz)),
+        names=names,
+        knights=list(knights),
+        num_people=len(stmts),
+        seed=seed,
+    )
+
+
 def generate(
     n: int,
     seed: int = 0,
@@ -177,22 +197,5 @@ def generate(
         rng = random.Random(f"kk-{seed}-{i}")
         stmts, knights = _draw(_sampler(rng, num_people, depth, width), seen, num_people, max_tries, repeat_patience)
         seen.add(stmts)
-        names = rng.sample(NAMES, num_people)
-        quiz = quiz_text(stmts, names, rng)
-        truth = {"solution_text_format": solution_text_format(names, knights), "statements": repr(stmts)}
-        rows.append(
-            verl_row(
-                DATA_SOURCE,
-                quiz,
-                truth,
-                ABILITY,
-                split,
-                i,
-                prompt=prompt_messages(r1_prompt(quiz)),
-                names=names,
-                knights=list(knights),
-                num_people=num_people,
-                seed=seed,
-            )
-        )
+        rows.append(_generated_row(stmts, knights, rng, split, i, seed))
     return rows
