@@ -22,18 +22,8 @@ from typing import Any, Mapping, Sequence
 from . import arith, lang
 from . import r1_prompt as r1
 from .base import Domain, Row, Verdict, register
-from .io import (
-    DataFileError,
-    decode_json,
-    load_hf,
-    plain,
-    prompt_messages,
-    read_records,
-    record_index,
-    strip_r1_template,
-    user_text,
-    verl_row,
-)
+from .io import DataFileError, decode_json, load_hf, plain, prompt_messages, read_records
+from .io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 ABILITY = "math"

@@ -150,7 +150,7 @@ def prompt_messages(prompt: Any) -> list[dict]:
     return [dict(m) for m in prompt]
 
 
-def extra_info(record: Mapping) -> dict:
+def extra_info_of(record: Mapping) -> dict:
     """A copy of a record's ``extra_info`` mapping; ``{}`` when it has none."""
     info = record.get("extra_info")
     return dict(info) if isinstance(info, Mapping) else {}

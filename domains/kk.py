@@ -24,18 +24,8 @@ from typing import Any, Mapping, Sequence
 
 from . import lang
 from .base import Domain, Row, Verdict, register
-from .io import (
-    DataFileError,
-    decode_json,
-    extra_info as _extra_info,
-    load_hf,
-    prompt_messages,
-    read_records,
-    record_index,
-    strip_r1_template,
-    user_text,
-    verl_row,
-)
+from .io import DataFileError, decode_json, extra_info_of, load_hf, prompt_messages, read_records
+from .io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.
@@ -205,7 +195,7 @@ def _row_from_record(rec: Mapping, index: int, split: str) -> Row:
         stf = rec.get("solution_text_format") or (solution_text_format(names, sol) if names and sol is not None else "")
         truth = {"solution_text_format": str(stf), "statements": _statements_text(rec.get("statements", ""))}
     gold, _pair = parse_ground_truth(truth)  # raises on an unusable record
-    info = _extra_info(rec)
+    info = extra_info_of(rec)
     idx = record_index(rec, index, top_level=True)
     # rows written by mdrl carry their bare question already (their prompt may use another template)
     quiz = rec.get("quiz") or info.get("question")

@@ -29,18 +29,8 @@ from typing import Any, Mapping
 
 from . import lang
 from .base import Domain, Row, Verdict, register
-from .io import (
-    DataFileError,
-    decode_json,
-    extra_info as _extra_info,
-    load_hf,
-    prompt_messages,
-    read_records,
-    record_index,
-    strip_r1_template,
-    user_text,
-    verl_row,
-)
+from .io import DataFileError, decode_json, extra_info_of, load_hf, prompt_messages, read_records
+from .io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.
@@ -177,7 +167,7 @@ def _row_from_released(rec: Mapping, index: int, split: str, row_order: str) -> 
     parse_ground_truth(gold)  # raises on an unusable record
     truth = gt if isinstance(gt, str) else json.dumps(gold)
     question, puzzle = _split_question(user_text(rec["prompt"]))
-    info = _extra_info(rec)
+    info = extra_info_of(rec)
     # rows written by mdrl carry their bare question already (their prompt may use another template)
     question = str(info.get("question") or question)
     idx = record_index(rec, index)

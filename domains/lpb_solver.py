@@ -87,7 +87,11 @@ class GridSolver:
             self.groups.append(group)
 
     def _setup(self, clues: Sequence[Sequence]) -> tuple[list[int], list]:
-        """Initial domains (unary clues applied) and the binary constraints."""
+        """Initial domains (unary clues applied) and the binary constraints as directed arcs.
+
+        A clue between x and y gives two arcs, (x, y, support of x given y) then (y, x, the
+        inverse), so propagation revises x and then y against each other.
+        """
         doms = [self.full] * len(self.var)
         binary = []
         for clue in clues:
@@ -97,7 +101,8 @@ class GridSolver:
                 doms[x] &= bit if clue[0] == "at" else ~bit
             else:
                 y = self.var[tuple(clue[2])]
-                binary.append((x, y, _SUPPORT[clue[0]], _SUPPORT[_INVERSE[clue[0]]]))
+                binary.append((x, y, _SUPPORT[clue[0]]))
+                binary.append((y, x, _SUPPORT[_INVERSE[clue[0]]]))
         return doms, binary
 
     def count(self, clues: Sequence[Sequence], limit: int = 2) -> int:
@@ -118,18 +123,12 @@ class GridSolver:
         changed = True
         while changed:
             changed = False
-            for x, y, fx, fy in binary:
-                nx = doms[x] & fx(doms[y], full)
+            for x, y, support in binary:
+                nx = doms[x] & support(doms[y], full)
                 if nx != doms[x]:
                     if not nx:
                         return False
                     doms[x] = nx
-                    changed = True
-                ny = doms[y] & fy(doms[x], full)
-                if ny != doms[y]:
-                    if not ny:
-                        return False
-                    doms[y] = ny
                     changed = True
             for group in self.groups:
                 fixed = 0

@@ -22,17 +22,8 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from .base import Domain, Row, Verdict, register
-from .io import (
-    DataFileError,
-    load_hf,
-    plain,
-    prompt_messages,
-    read_records,
-    record_index,
-    strip_r1_template,
-    user_text,
-    verl_row,
-)
+from .io import DataFileError, load_hf, plain, prompt_messages, read_records, record_index
+from .io import strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.
