@@ -29,7 +29,8 @@ from .io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.
-from .kk_format import ABILITY, DATA_SOURCE, R1_PREFIX, R1_SUFFIX, ROLE_PAIRS, r1_prompt, solution_text_format  # noqa: F401
+from .kk_format import ABILITY, DATA_SOURCE, R1_PREFIX, R1_SUFFIX, ROLE_PAIRS  # noqa: F401
+from .kk_format import r1_prompt, solution_text_format  # noqa: F401
 from .kk_generator import ENGLISH, NAMES, TEMPLATES, Phrases, _say, generate, quiz_text, say  # noqa: F401
 from .kk_logic import holds, parse_statements, solve  # noqa: F401
 

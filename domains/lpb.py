@@ -21,7 +21,6 @@ defines; the released reward (DCS repo) is also order-free there, matching rows 
 first value. The "lpb" loader sets it for the released files.
 """
 
-
 from __future__ import annotations
 
 import json
@@ -34,7 +33,8 @@ from .io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.
-from .lpb_format import ABILITY, INSTRUCTION, PUZZLE_HEADER, R1_PREFIX, R1_SUFFIX, json_template, question_text, r1_prompt  # noqa: F401
+from .lpb_format import ABILITY, INSTRUCTION, PUZZLE_HEADER, R1_PREFIX, R1_SUFFIX  # noqa: F401
+from .lpb_format import json_template, question_text, r1_prompt  # noqa: F401
 from .lpb_generator import (  # noqa: F401
     _BY_KEY,
     CATEGORIES,

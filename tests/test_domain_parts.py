@@ -138,7 +138,8 @@ def test_the_english_statement_phrasing_is_the_released_one(shared_data):
 
 
 def test_every_script_says_every_operator():
-    stmt = ("<=>", ("->", ("telling-truth", 0), ("not", ("lying", 1))), ("not", ("and", ("lying", 0), ("or", ("telling-truth", 1), ("lying", 2)))))
+    stmt = ("<=>", ("->", ("telling-truth", 0), ("not", ("lying", 1))),
+            ("not", ("and", ("lying", 0), ("or", ("telling-truth", 1), ("lying", 2)))))
     names = ["A", "B", "C"]
     assert kk.say(stmt, names) == (
         "(if A is a knight then B is not a knave) if and only if "
