@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from . import lang
-from .base import Domain, Row, Verdict, register
+from . import lang, row_info
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
 from .io import DataFileError, decode_json, extra_info_of, load_hf, prompt_messages, read_records
 from .io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
@@ -253,15 +253,40 @@ def load_zebralogic(path: str | None = None, split: str = "test") -> list[Row]:
     return _rows(records, split, "house", str(path or HF_ZEBRALOGIC))
 
 
+def difficulty(row: Row) -> float:
+    """Houses in the grid (the generator's ``houses``; the released sets record it too)."""
+    known = row_info.number(row_info.info(row).get("houses"))
+    if known:
+        return known
+    gt = row_info.ground_truth(row)
+    return float(len(gt)) if isinstance(gt, dict) else 0.0
+
+
+def gold(row: Row) -> str | None:
+    """The solution grid as the JSON object the puzzle asks for: ``{"solution": {...}}``."""
+    gt = row_info.ground_truth(row)
+    return json.dumps({"solution": gt}) if isinstance(gt, dict) else None
+
+
+WORDING = {
+    "en": Wording(task="a logic puzzle",
+                  instruction="clearly state the solution as the requested JSON object within <answer> </answer> tags."),
+    "zh-simplified": Wording(task="一道逻辑谜题", instruction="请在 <answer> </answer> 标签内按要求的 JSON 格式给出解答。"),
+    "zh-traditional": Wording(task="一道邏輯謎題", instruction="請在 <answer> </answer> 標籤內按要求的 JSON 格式給出解答。"),
+}
+
 DOMAIN = register(
     Domain(
         name="lpb",
         data_sources=("zebra", "lpb", "zebralogic", "zebra_logic", "zebralogicbench"),
         verify=verify,
+        wording=WORDING,
+        difficulty=difficulty,
+        gold=gold,
         timeout_s=5.0,
-        ability=ABILITY,
         loaders={"lpb": load_lpb, "zebralogic": load_zebralogic},
         generate=generate,
-        description="Logic grid puzzles (LPB, ZebraLogicBench): cell accuracy of the JSON solution grid.",
+        knob=Knob("houses", 2, 8),
+        chinese=Chinese(generator=True),  # the released LPB files are English prose: no tell
     )
 )
