@@ -37,18 +37,25 @@ def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: 
     ``units`` maps each source to the unit balanced under ``normalize``: its study domain
     (``group``) or the source itself; every unit gets ``rows_per_domain`` rows (default:
     the smallest unit's total), split among its sources by weight (see ``split_unit``).
+    A source of weight 0 gets none; a unit whose sources all weigh 0 gets none.
     """
     sources = mixture["sources"]
     capped = {s: min(available[s], int(sources[s].get("size") or available[s])) for s in available}
+    weights = {s: float(sources[s].get("weight", 1.0)) for s in capped}
     if not mixture.get("normalize"):
-        return {s: max(0, round(capped[s] * float(sources[s].get("weight", 1.0)))) for s in capped}
+        return {s: max(0, round(capped[s] * weights[s])) for s in capped}
+    # weight 0 drops a source (how a curriculum stage leaves one out): it gets no rows and its
+    # rows do not count toward its unit's size, else the unit's share would go unfilled
     by_unit: dict[str, list[str]] = defaultdict(list)
     for s in capped:
-        by_unit[units[s]].append(s)
+        if weights[s] > 0:
+            by_unit[units[s]].append(s)
+    plan: dict[str, int] = {s: 0 for s in capped}
+    if not by_unit:
+        return plan
     per_unit = mixture.get("rows_per_domain") or min(sum(capped[s] for s in ss) for ss in by_unit.values())
-    plan: dict[str, int] = {}
     for ss in by_unit.values():
-        plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: float(sources[s].get("weight", 1.0)) for s in ss}))
+        plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: weights[s] for s in ss}))
     return plan
 
 
@@ -150,7 +157,9 @@ def sample_val(rows: list[dict], n: int | None, rng: random.Random) -> list[dict
     return [rows[i] for i in keep]
 
 
-def _to_parquet(rows: list[dict], path: Path) -> str:
+def write_rows(rows: list[dict], path: Path) -> str:
+    """Rows in veRL's layout to one parquet file (written whole, then moved into place);
+    returns the file's sha256. Every domain's rows can share the file (see below)."""
     import pandas as pd
 
     df = pd.DataFrame(rows)
@@ -287,10 +296,10 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     stage_files = []
     for i, stage in enumerate(stages):
         fname = "train.parquet" if len(stages) == 1 else f"train_stage{i}.parquet"
-        files[fname] = _to_parquet(stage, out_dir / fname)
+        files[fname] = write_rows(stage, out_dir / fname)
         stage_files.append(str(out_dir / fname))
     if val:
-        files["val.parquet"] = _to_parquet(val, out_dir / "val.parquet")
+        files["val.parquet"] = write_rows(val, out_dir / "val.parquet")
     groups = {s: str(entries[s].get("group") or entries[s]["domain"]) for s in plan}
     rows_per_group = {g: sum(plan[s] for s in plan if groups[s] == g) for g in sorted(set(groups.values()))}
     manifest = {
