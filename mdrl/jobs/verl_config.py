@@ -68,16 +68,30 @@ def reward_hook_path() -> str:
 
 def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, model_path: str, out_dir: Path | None = None) -> dict[str, Any]:
     """The veRL keys an mdrl experiment sets, as {dotted.key: value}."""
-    from mdrl.jobs.gpu_layout import resolve
-
-    a, m, c, t = cfg.algorithm, cfg.model, cfg.cluster, cfg.template
-    out_dir = out_dir or Path(str(cfg.run_dir))
-    reward = OmegaConf.to_container(cfg.reward, resolve=True)
-    gpus = resolve(c)
-    scoring_actors = int(c.get("scoring_actors") or 8)
-    # veRL places its scoring actors round-robin over the nodes (RewardLoopManager)
-    actors_per_node = -(-scoring_actors // int(c.nnodes))
+    a, t = cfg.algorithm, cfg.template
     s: dict[str, Any] = {
+        **_data_keys(cfg, train_files, val_file),
+        **_actor_keys(cfg, model_path),
+        **_algorithm_keys(a, model_path),
+        **_reward_keys(cfg),
+        **_trainer_keys(cfg, out_dir or Path(str(cfg.run_dir))),
+    }
+    if a.overlong_buffer.enable:
+        s["reward.reward_kwargs"] = {
+            "overlong_buffer_cfg": {"enable": True, "len": a.overlong_buffer.len, "penalty_factor": a.overlong_buffer.penalty_factor, "log": True},
+            "max_resp_len": a.max_response_length,
+        }
+    if t.kind == "raw":
+        s["actor_rollout_ref.model.custom_chat_template"] = PASSTHROUGH_CHAT_TEMPLATE
+    s.update(curriculum_settings(cfg, train_files))
+    for key, value in (OmegaConf.to_container(a.verl, resolve=True) or {}).items():
+        s[str(key)] = value
+    return s
+
+
+def _data_keys(cfg: DictConfig, train_files: list[str], val_file: str | None) -> dict[str, Any]:
+    a = cfg.algorithm
+    return {
         "data.train_files": list(train_files),
         "data.val_files": [val_file] if val_file else list(train_files),
         "data.train_batch_size": a.train_batch_size,
@@ -88,6 +102,13 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         # ordered curricula must reach the trainer in order (see curriculum_settings)
         "data.shuffle": order_mode(cfg.curriculum) == "shuffled",
         "data.seed": cfg.seed,
+    }
+
+
+def _actor_keys(cfg: DictConfig, model_path: str) -> dict[str, Any]:
+    """Actor, rollout and reference model."""
+    a, m = cfg.algorithm, cfg.model
+    return {
         "actor_rollout_ref.model.path": model_path,
         "actor_rollout_ref.model.enable_gradient_checkpointing": m.enable_gradient_checkpointing,
         "actor_rollout_ref.model.use_remove_padding": m.use_remove_padding,
@@ -108,6 +129,14 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "actor_rollout_ref.rollout.gpu_memory_utilization": a.gpu_memory_utilization,
         "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
         "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
+        "actor_rollout_ref.rollout.tensor_model_parallel_size": int(m.get("rollout_tp") or 2),
+        "actor_rollout_ref.actor.checkpoint.save_contents": list(ACTOR_SAVE_CONTENTS),
+    }
+
+
+def _algorithm_keys(a: DictConfig, model_path: str) -> dict[str, Any]:
+    """Advantage estimator, KL, dynamic sampling and the critic (trained only where the estimator needs one)."""
+    return {
         "algorithm.adv_estimator": a.adv_estimator,
         "algorithm.norm_adv_by_std_in_grpo": a.norm_adv_by_std_in_grpo,
         "algorithm.use_kl_in_reward": a.use_kl_in_reward,
@@ -120,6 +149,17 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "critic.optim.lr": a.critic_lr,
         "critic.model.path": model_path,
         "critic.ppo_micro_batch_size_per_gpu": a.ppo_micro_batch_size_per_gpu,
+    }
+
+
+def _reward_keys(cfg: DictConfig) -> dict[str, Any]:
+    """mdrl's reward hook, its settings and veRL's scoring actors."""
+    a, c = cfg.algorithm, cfg.cluster
+    reward = OmegaConf.to_container(cfg.reward, resolve=True)
+    scoring_actors = int(c.get("scoring_actors") or 8)
+    # veRL places its scoring actors round-robin over the nodes (RewardLoopManager)
+    actors_per_node = -(-scoring_actors // int(c.nnodes))
+    return {
         "reward.custom_reward_function.path": reward_hook_path(),
         "reward.custom_reward_function.name": "compute_score",
         "reward.custom_reward_function.reward_kwargs": {
@@ -128,11 +168,17 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
             "actors_per_node": actors_per_node,
         },
         "reward.num_workers": scoring_actors,
-        "actor_rollout_ref.rollout.tensor_model_parallel_size": int(m.get("rollout_tp") or 2),
-        "actor_rollout_ref.actor.checkpoint.save_contents": list(ACTOR_SAVE_CONTENTS),
         "reward.reward_manager.name": "dapo" if a.overlong_buffer.enable else "naive",
+    }
+
+
+def _trainer_keys(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    from mdrl.jobs.gpu_layout import resolve
+
+    a, c = cfg.algorithm, cfg.cluster
+    return {
         "trainer.nnodes": c.nnodes,
-        "trainer.n_gpus_per_node": gpus.per_node,
+        "trainer.n_gpus_per_node": resolve(c).per_node,
         "trainer.logger": list(c.logger),
         "trainer.project_name": c.project,
         "trainer.experiment_name": c.experiment,
@@ -142,17 +188,6 @@ def settings(cfg: DictConfig, train_files: list[str], val_file: str | None, mode
         "trainer.default_local_dir": str(out_dir / "checkpoints"),
         "trainer.val_before_train": True,
     }
-    if a.overlong_buffer.enable:
-        s["reward.reward_kwargs"] = {
-            "overlong_buffer_cfg": {"enable": True, "len": a.overlong_buffer.len, "penalty_factor": a.overlong_buffer.penalty_factor, "log": True},
-            "max_resp_len": a.max_response_length,
-        }
-    if t.kind == "raw":
-        s["actor_rollout_ref.model.custom_chat_template"] = PASSTHROUGH_CHAT_TEMPLATE
-    s.update(curriculum_settings(cfg, train_files))
-    for key, value in (OmegaConf.to_container(a.verl, resolve=True) or {}).items():
-        s[str(key)] = value
-    return s
 
 
 def check_adaptive(settings: dict) -> None:
