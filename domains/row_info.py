@@ -10,13 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .io import row_ground_truth as ground_truth  # noqa: F401 - re-exported for the domains' rules
-
-
-def info(row: dict) -> dict:
-    """The row's ``extra_info`` (an empty dict where it has none)."""
-    value = row.get("extra_info") or {}
-    return value if isinstance(value, dict) else {}
+from .io import extra_info_of as info  # noqa: F401 - re-exported for the domains' rules
+from .io import row_ground_truth as ground_truth  # noqa: F401
 
 
 def number(value: Any) -> float | None:
