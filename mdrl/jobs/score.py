@@ -57,16 +57,11 @@ def check_workers(value: Any) -> int | None:
 
 
 def check_scheme(settings: dict) -> None:
-    """Refuse an unknown reward scheme before the output is touched."""
-    from mdrl.scoring.schemes import scheme_names
+    """Refuse reward settings the schema does not allow (an unknown scheme, an answer
+    scheme that is not binary or proportional, ...) before the output is touched."""
+    from mdrl.config.reward import check_settings
 
-    known = scheme_names()
-    name = settings.get("scheme")
-    if name not in known:
-        raise UserError(f"unknown reward scheme {name!r} (choose from {', '.join(known)})")
-    inner = (settings.get("format") or {}).get("answer_scheme", "binary")
-    if name == "format" and (inner not in known or inner == "format"):
-        raise UserError(f"reward.format.answer_scheme must be one of {', '.join(k for k in known if k != 'format')}, not {inner!r}")
+    check_settings(settings)
 
 
 def check_paths(src: Path, dst: Path) -> None:
