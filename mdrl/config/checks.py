@@ -29,15 +29,18 @@ def setting(
     gt: float | None = None,
     le: float | None = None,
     each: bool = False,
+    items: type | None = None,
 ) -> Any:
     """A dataclass field whose value must be one of ``choices`` or a number in range.
 
     ``ge``/``gt``/``le`` bound a number; with ``choices`` too, the value may be either a
     listed word (``auto``) or a number in range. ``each`` applies the rule to every item of
-    a list. ``choices`` may be a function, for sets that grow by registration (reward
+    a list; ``items`` names the dataclass each value of a dict must satisfy (checked, not
+    merged: OmegaConf cannot assign a plain dict into a dict of dataclasses, and jobs
+    rewrite such dicts). ``choices`` may be a function, for sets that grow by registration (reward
     schemes, curricula). List and dict defaults are copied per instance.
     """
-    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "each": each}
+    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "each": each, "items": items}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -184,6 +187,10 @@ def check(node: Any, schema: type, prefix: str) -> None:
                 check(item, typing.get_args(base)[1], f"{key}.{name}")
             continue
         meta = f.metadata
+        if meta.get("items") is not None:
+            for name, item in (value or {}).items():
+                check(item or {}, meta["items"], f"{key}.{name}")
+            continue
         if meta.get("each"):
             item_tp = (typing.get_args(base) or (Any,))[0]
             for i, item in enumerate(value or []):

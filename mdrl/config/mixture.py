@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from omegaconf import MISSING
 
@@ -50,7 +50,7 @@ class MixtureConfig:
     """
 
     name: str = MISSING
-    sources: Dict[str, SourceShare] = MISSING
+    sources: Dict[str, Any] = setting(MISSING, items=SourceShare)
     normalize: bool = True
     balance: str = setting("group", choices=("group", "source"))
     rows_per_domain: Optional[int] = setting(None, ge=1)
