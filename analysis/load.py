@@ -8,7 +8,7 @@ samples, c correct, mean score. A "system" is one evaluated model state: a run a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,31 @@ def per_problem(df: pd.DataFrame, keys: tuple[str, ...] = ("system", "benchmark"
     out = g.agg(n=("sample_idx", "size"), c=("correct", "sum"), mean_score=("score", "mean")).reset_index()
     out["c"] = out["c"].astype(np.int64)
     return out
+
+
+def label_runs(results: pd.DataFrame, column: str, runs: Mapping[str, str] | None, what: str) -> pd.DataFrame:
+    """A copy of ``results`` with ``column`` filled from a ``{run: label}`` mapping.
+
+    Tables that already carry ``column`` are returned as they are; ``what`` names the label
+    in the one-sentence error ("reward scheme", "training template").
+    """
+    df = results.copy()
+    if column in df.columns:
+        return df
+    if runs is None or "run" not in df.columns:
+        raise UserError(f"results need a {column} column, or a run column and a {{run: {what}}} mapping")
+    missing = sorted(set(df["run"]) - set(runs))
+    if missing:
+        raise UserError(f"no {what} given for run(s) {missing}")
+    df[column] = df["run"].map(runs)
+    return df
+
+
+def require_columns(df: pd.DataFrame, *columns: str) -> None:
+    """One sentence naming the first column ``df`` lacks."""
+    for col in columns:
+        if col not in df.columns:
+            raise UserError(f"results lack the column {col!r} (have {', '.join(map(str, df.columns))})")
 
 
 def benchmark_domain(name: str) -> str:

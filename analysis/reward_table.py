@@ -13,6 +13,9 @@ from typing import Mapping
 
 import pandas as pd
 
+from mdrl.analysis.load import label_runs, require_columns
+from mdrl.errors import UserError
+
 SCHEME_ORDER = ("binary", "proportional", "format", "paper")
 
 
@@ -21,20 +24,11 @@ def reward_table(results: pd.DataFrame, runs: Mapping[str, str] | None = None, m
 
     With a ``mixture`` column the rows are (mixture, scheme) unless ``mixture`` picks one.
     """
-    df = results.copy()
-    if "reward" not in df.columns:
-        if runs is None or "run" not in df.columns:
-            raise ValueError("results need a reward column, or a run column and a {run: reward scheme} mapping")
-        missing = sorted(set(df["run"]) - set(runs))
-        if missing:
-            raise ValueError(f"no reward scheme given for run(s) {missing}")
-        df["reward"] = df["run"].map(runs)
-    for col in ("benchmark", score):
-        if col not in df.columns:
-            raise ValueError(f"results lack the column {col!r} (have {', '.join(df.columns)})")
+    df = label_runs(results, "reward", runs, "reward scheme")
+    require_columns(df, "benchmark", score)
     if mixture is not None:
         if "mixture" not in df.columns or not (df["mixture"] == mixture).any():
-            raise ValueError(f"no results for mixture {mixture!r}")
+            raise UserError(f"no results for mixture {mixture!r}")
         df = df[df["mixture"] == mixture]
     keys = ["mixture", "reward"] if "mixture" in df.columns and mixture is None else ["reward"]
     table = df.groupby([*keys, "benchmark"])[score].mean().unstack("benchmark")
@@ -48,5 +42,5 @@ def best_scheme(table: pd.DataFrame) -> pd.Series:
     """The scheme with the highest score per benchmark column (and for the average)."""
     flat = table.copy()
     if isinstance(flat.index, pd.MultiIndex):
-        raise ValueError("pick one mixture first (reward_table(..., mixture=name))")
+        raise UserError("pick one mixture first (reward_table(..., mixture=name))")
     return flat.idxmax(axis=0)

@@ -14,6 +14,9 @@ from typing import Mapping
 
 import pandas as pd
 
+from mdrl.analysis.load import label_runs, require_columns
+from mdrl.errors import UserError
+
 # the paper's templates first, then any other name in alphabetical order
 TEMPLATE_ORDER = ("released", "r1", "qwen_chat", "none")
 
@@ -31,21 +34,12 @@ def template_matrix(results: pd.DataFrame, runs: Mapping[str, str] | None = None
     Each benchmark is first averaged on its own, so a large benchmark does not outweigh a
     small one; ``benchmark`` keeps a single one instead.
     """
-    df = results.copy()
-    if "train_template" not in df.columns:
-        if runs is None or "run" not in df.columns:
-            raise ValueError("results need a train_template column, or a run column and a {run: train template} mapping")
-        missing = sorted(set(df["run"]) - set(runs))
-        if missing:
-            raise ValueError(f"no training template given for run(s) {missing}")
-        df["train_template"] = df["run"].map(runs)
-    for col in (test, "benchmark", score):
-        if col not in df.columns:
-            raise ValueError(f"results lack the column {col!r} (have {', '.join(df.columns)})")
+    df = label_runs(results, "train_template", runs, "training template")
+    require_columns(df, test, "benchmark", score)
     if benchmark is not None:
         df = df[df["benchmark"] == benchmark]
         if df.empty:
-            raise ValueError(f"no results for benchmark {benchmark!r}")
+            raise UserError(f"no results for benchmark {benchmark!r}")
     per_bench = df.groupby(["train_template", test, "benchmark"])[score].mean()
     matrix = per_bench.groupby(level=["train_template", test]).mean().unstack(test)
     matrix = matrix.reindex(index=_ordered(matrix.index), columns=_ordered(matrix.columns))

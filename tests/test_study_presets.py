@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from mdrl.analysis.reward_table import best_scheme, reward_table
 from mdrl.analysis.template_matrix import mismatch_cost, template_matrix
 from mdrl.cli import compose, main
+from mdrl.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = ["released", "r1", "qwen_chat", "none"]
@@ -43,9 +44,9 @@ def test_template_matrix_from_a_results_table():
     assert cost["r1"] == pytest.approx(0.85 - (0.55 + 0.55 + 0.25) / 3)
     # a train_template column works without the mapping; missing pieces are one-sentence errors
     assert template_matrix(df.assign(train_template=df["run"].map(runs))).equals(m)
-    with pytest.raises(ValueError, match="no training template given for run"):
+    with pytest.raises(UserError, match="no training template given for run"):
         template_matrix(df, runs={"run0": "r1"})
-    with pytest.raises(ValueError, match="lack the column 'score'"):
+    with pytest.raises(UserError, match="lack the column 'score'"):
         template_matrix(df.drop(columns="score"), runs=runs)
 
 
@@ -64,9 +65,9 @@ def test_reward_table_scheme_by_benchmark():
     assert best_scheme(kk).to_dict() == {"kk": "binary", "zebralogic": "proportional", "average": "binary"}
     both = reward_table(df.assign(reward=df["run"].map(runs)))
     assert both.loc[("lpb", "proportional"), "zebralogic"] == pytest.approx(0.6) and len(both) == 4
-    with pytest.raises(ValueError, match="pick one mixture"):
+    with pytest.raises(UserError, match="pick one mixture"):
         best_scheme(both)
-    with pytest.raises(ValueError, match="no results for mixture"):
+    with pytest.raises(UserError, match="no results for mixture"):
         reward_table(df, runs=runs, mixture="math")
 
 

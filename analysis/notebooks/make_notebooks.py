@@ -44,6 +44,8 @@ def notebook(cells: list) -> nbf.NotebookNode:
 
 
 def walkthrough() -> nbf.NotebookNode:
+    """The study walkthrough notebook. Long on purpose: it is the notebook's text, one cell
+    after another in reading order; splitting it would only scatter the story."""
     return notebook([
         new_markdown_cell(
             "# A multi-domain RLVR study, from a results table\n\n"

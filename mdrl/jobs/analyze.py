@@ -11,7 +11,6 @@ default) or ``run@step`` when steps=all.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -46,81 +45,96 @@ def steps_table(df: pd.DataFrame) -> pd.DataFrame:
     return counts.groupby(["run", "step", "benchmark"]).agg(accuracy=("acc", "mean"), n_problems=("acc", "size")).reset_index()
 
 
+class _Files:
+    """The files an analysis writes, by name, into one output folder."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.written = out, {}
+
+    def add(self, paths) -> None:
+        for p in [paths] if isinstance(paths, Path) else paths or []:
+            self.written[p.name] = str(p)
+
+    def csv(self, name: str, frame: pd.DataFrame) -> None:
+        path = self.out / f"{name}.csv"
+        _out(frame).to_csv(path, index=False)
+        self.add(path)
+
+    def table(self, name: str, frame: pd.DataFrame, **kw) -> None:
+        """CSV plus Markdown and LaTeX copies."""
+        self.add(tables.write_table(_out(frame), self.out / name, **kw))
+
+
 def analyze(cfg: dict) -> dict:
     """Write every table and figure; returns {name: path}."""
     out = Path(cfg["output_dir"])
     out.mkdir(parents=True, exist_ok=True)
     df = read_results(cfg["results"])
-    written: dict[str, str] = {}
-
-    def put(name: str, frame: pd.DataFrame, md: bool = False) -> None:
-        if md:
-            for p in tables.write_table(_out(frame), out / name):
-                written[p.name] = str(p)
-        else:
-            frame = _out(frame)
-            frame.to_csv(out / f"{name}.csv", index=False)
-            written[f"{name}.csv"] = str(out / f"{name}.csv")
+    files = _Files(out)
+    plot = bool(cfg.get("plots", True))
 
     st = steps_table(df)
-    put("accuracy_over_steps", st)
-    if cfg.get("plots", True):
-        p = plots.plot_accuracy_over_steps(st, out / "accuracy_over_steps.png")
-        if p:
-            written[p.name] = str(p)
+    files.csv("accuracy_over_steps", st)
+    if plot:
+        files.add(plots.plot_accuracy_over_steps(st, out / "accuracy_over_steps.png"))
 
     final = latest_step(df) if cfg.get("steps", "last") == "last" else df
     counts = per_problem(final)
     baseline = cfg.get("baseline")
     if baseline is not None and baseline not in set(counts["system"]):
         raise UserError(f"baseline {baseline!r} is not in the results (models: {', '.join(sorted(set(counts['system'])))})")
-    ks = [int(k) for k in cfg["ks"]]
     boot = dict(n_boot=int(cfg["n_boot"]), confidence=float(cfg["confidence"]), seed=int(cfg["seed"]))
+    pk = _pass_at_k(files, counts, [int(k) for k in cfg["ks"]], boot)
+    tm = _transfer(files, counts, baseline, cfg.get("run_domains") or None, boot)
+    if baseline:
+        files.csv("crossover", crossover_k(pk, baseline))
+    files.csv("coverage", cov.coverage(counts))
+    files.csv("solved_overlap", cov.solved_overlap(counts))
+    files.csv("accuracy_hist", cov.accuracy_histogram(counts))
+    if plot:
+        files.add(plots.plot_pass_at_k(pk, out / "figures", crossover_k(pk, baseline) if baseline else None, baseline))
+        files.add(plots.plot_transfer_heatmap(tm, out / "transfer_heatmap.png"))
+        files.add(plots.plot_accuracy_histograms(counts, out / "figures"))
+    study_tables(final, cfg, files)
+    _perplexity(files, final, cfg)
+    return files.written
+
+
+def _pass_at_k(files: _Files, counts: pd.DataFrame, ks: list[int], boot: dict) -> pd.DataFrame:
     pk = pass_at_k_table(counts, ks, **boot)
     if pk.attrs.get("skipped"):
         few = sorted({(s, b) for s, b, _ in pk.attrs["skipped"]})
         log(f"pass@k skipped for k above the samples per problem of {len(few)} model/benchmark pair(s), e.g. {few[0][0]} on {few[0][1]}")
-    put("pass_at_k", pk, md=True)
+    files.table("pass_at_k", pk)
+    return pk
 
+
+def _transfer(files: _Files, counts: pd.DataFrame, baseline: str | None, given: dict | None, boot: dict) -> pd.DataFrame:
+    """Transfer matrix (with its display table), domain x domain transfer, and synergy."""
     tm = transfer_matrix(counts, baseline, **boot)
-    put("transfer_matrix", tm)
-    disp = tables.transfer_display(tm)
-    for p in tables.write_table(disp.rename(columns={"system": "model"}), out / "transfer_table"):
-        written[p.name] = str(p)
-    given = cfg.get("run_domains") or None
+    files.csv("transfer_matrix", tm)
+    files.add(tables.write_table(tables.transfer_display(tm).rename(columns={"system": "model"}), files.out / "transfer_table"))
     dt = domain_transfer(tm, given) if baseline else pd.DataFrame()
     if not dt.empty:
-        for p in tables.write_table(tables.domain_table_display(dt), out / "transfer_domains", digits=2):
-            written[p.name] = str(p)
+        files.add(tables.write_table(tables.domain_table_display(dt), files.out / "transfer_domains", digits=2))
     syn = synergy_table(counts, given, **boot)
-    put("synergy", syn, md=not syn.empty)
-    if baseline:
-        put("crossover", crossover_k(pk, baseline))
-    put("coverage", cov.coverage(counts))
-    put("solved_overlap", cov.solved_overlap(counts))
-    put("accuracy_hist", cov.accuracy_histogram(counts))
+    if syn.empty:
+        files.csv("synergy", syn)
+    else:
+        files.table("synergy", syn)
+    return tm
 
-    if cfg.get("plots", True):
-        for p in plots.plot_pass_at_k(pk, out / "figures", crossover_k(pk, baseline) if baseline else None, baseline):
-            written[p.name] = str(p)
-        p = plots.plot_transfer_heatmap(tm, out / "transfer_heatmap.png")
-        written[p.name] = str(p)
-        for p in plots.plot_accuracy_histograms(counts, out / "figures"):
-            written[p.name] = str(p)
 
-    study_tables(final, cfg, out, written)
-
+def _perplexity(files: _Files, final: pd.DataFrame, cfg: dict) -> None:
     ppl = cfg.get("perplexity") or {}
     if ppl.get("model"):
         from mdrl.analysis.perplexity import perplexity_table
 
-        pt = perplexity_table(final, str(ppl["model"]), int(ppl["max_samples"]), int(ppl["batch_size"]), int(cfg["seed"]),
-                              ppl.get("max_tokens"), progress=bool(cfg.get("progress", True)))
-        put("perplexity", pt)
-    return written
+        files.csv("perplexity", perplexity_table(final, str(ppl["model"]), int(ppl["max_samples"]), int(ppl["batch_size"]),
+                                                 int(cfg["seed"]), ppl.get("max_tokens"), progress=bool(cfg.get("progress", True))))
 
 
-def study_tables(final: pd.DataFrame, cfg: dict, out: Path, written: dict[str, str]) -> None:
+def study_tables(final: pd.DataFrame, cfg: dict, files: _Files) -> None:
     """The training-detail studies of arXiv 2507.17512, written when their labels are given:
     template_matrix (train template x test template, plus the mismatch cost per training
     template) from ``train_templates: {run: template}`` or a ``train_template`` column, and
@@ -128,27 +142,23 @@ def study_tables(final: pd.DataFrame, cfg: dict, out: Path, written: dict[str, s
     ``reward_schemes: {run: scheme}`` or a ``reward`` column."""
     train_templates = cfg.get("train_templates") or None
     if train_templates or "train_template" in final.columns:
-        try:
-            matrix = template_matrix(final, train_templates)
-        except ValueError as exc:
-            raise UserError(f"template matrix: {exc}") from None
-        for p in tables.write_table(matrix.reset_index(), out / "template_matrix"):
-            written[p.name] = str(p)
-        cost = mismatch_cost(matrix).rename_axis("train template").reset_index()
-        cost.to_csv(out / "template_mismatch_cost.csv", index=False)
-        written["template_mismatch_cost.csv"] = str(out / "template_mismatch_cost.csv")
+        matrix = _study("template matrix", template_matrix, final, train_templates)
+        files.add(tables.write_table(matrix.reset_index(), files.out / "template_matrix"))
+        files.csv("template_mismatch_cost", mismatch_cost(matrix).rename_axis("train template").reset_index())
     schemes = cfg.get("reward_schemes") or None
     if schemes or "reward" in final.columns:
-        try:
-            table = reward_table(final, schemes)
-        except ValueError as exc:
-            raise UserError(f"reward table: {exc}") from None
-        for p in tables.write_table(table.reset_index(), out / "reward_table"):
-            written[p.name] = str(p)
+        table = _study("reward table", reward_table, final, schemes)
+        files.add(tables.write_table(table.reset_index(), files.out / "reward_table"))
         if not isinstance(table.index, pd.MultiIndex):
-            best = best_scheme(table).rename("best scheme").rename_axis("benchmark").reset_index()
-            best.to_csv(out / "reward_best_scheme.csv", index=False)
-            written["reward_best_scheme.csv"] = str(out / "reward_best_scheme.csv")
+            files.csv("reward_best_scheme", best_scheme(table).rename("best scheme").rename_axis("benchmark").reset_index())
+
+
+def _study(title: str, build, final: pd.DataFrame, labels: dict | None) -> pd.DataFrame:
+    """``build(final, labels)``, its one-sentence errors prefixed with the table's title."""
+    try:
+        return build(final, labels)
+    except UserError as exc:
+        raise UserError(f"{title}: {exc}") from None
 
 
 def run(cfg: DictConfig) -> dict:

@@ -11,12 +11,13 @@ A rerun resumes after the last finished batch; a changed setting never reuses ol
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -247,19 +248,27 @@ class Evaluator:
 
     # ---- generations=FILE ----
     def run_file(self, path: str) -> None:
+        """Score a file of finished generations (one JSON record per response) as this eval's results."""
         src = Path(path)
+        by_bench = self._read_generations(src)
+        sha = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+        run = self.cfg.get("run") or src.stem
+        steps_seen: set[int] = set()
+        for bench, recs in by_bench.items():
+            steps_seen |= self._score_generations(src, run, sha, bench, recs)
+        for step in sorted(steps_seen):
+            self._summarise(run, step)
+
+    def _read_generations(self, src: Path) -> dict[str, list[dict]]:
+        """The file's records by benchmark, each checked for the keys and names it needs."""
         if not src.is_file():
             raise UserError(f"generations file not found: {src}")
-        import hashlib
-
         from mdrl.domains.io import DataFileError, read_records
 
         try:
             records = read_records(src)
         except DataFileError as exc:
             raise UserError(str(exc)) from None
-        sha = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
-        run = self.cfg.get("run") or src.stem
         by_bench: dict[str, list[dict]] = defaultdict(list)
         for i, rec in enumerate(records):
             missing = [k for k in ("benchmark", "problem_id", "response") if k not in rec]
@@ -269,51 +278,55 @@ class Evaluator:
         unknown = sorted(set(by_bench) - set(self.data))
         if unknown:
             raise UserError(f"generations name benchmark(s) {', '.join(unknown)} not in benchmarks={self.benchmarks}")
-        df = self.table.load(BOOK_COLUMNS)
-        steps_seen = set()
         for bench, recs in by_bench.items():
-            domain, rows = self.data[bench]
-            index = {r["_problem_id"]: r for r in rows}
-            bad = [str(r["problem_id"]) for r in recs if str(r["problem_id"]) not in index]
+            known = {r["_problem_id"] for r in self.data[bench][1]}
+            bad = [str(r["problem_id"]) for r in recs if str(r["problem_id"]) not in known]
             if bad:
                 raise UserError(f"generations for {bench} name problem_id {bad[0]!r} (and {len(bad) - 1} more) that the benchmark does not have")
-            settings = row_settings(self.cfg, None, bench, sha)
-            config_hash = stable_hash(settings)
-            counters: dict[tuple[int, str], int] = defaultdict(int)
-            grouped: dict[tuple[int, str], list[dict]] = defaultdict(list)
-            for r in recs:
-                step = int(r.get("step", -1))
-                pid = str(r["problem_id"])
-                idx = int(r["sample_idx"]) if r.get("sample_idx") is not None else counters[(step, pid)]
-                counters[(step, pid)] = idx + 1
-                grouped[(step, pid)].append({"text": str(r["response"]), "tokens": int(r.get("tokens", -1) or -1), "step": step, "idx": idx})
-            for step in sorted({s for s, _ in grouped}):
-                steps_seen.add(step)
-                self._guard(run, step, bench, config_hash, settings, df)
-            self.table.record_config(config_hash, settings)
-            df = self.table.load(BOOK_COLUMNS)
-            done = self.table.done_keys(df, config_hash, bench)
-            todo = [(k, v) for k, v in grouped.items() if any((k[1], s["idx"]) not in done for s in v)]
-            bar = self._progress(len(todo), f"{bench} (scoring {src.name})")
-            step_b = int(self.cfg["batch_problems"])
-            for s in range(0, len(todo), step_b):
-                chunk = todo[s : s + step_b]
-                rows_b, samples, want = [], [], []
-                for (step, pid), ss in chunk:
-                    by_idx = {x["idx"]: x for x in ss}
-                    rows_b.append(index[pid])
-                    samples.append(by_idx)
-                    want.append([i for i in sorted(by_idx) if (pid, i) not in done])
-                # the prompt the responses answer is not known; record the template's raw text where there is one
-                prompts = [render(self.cfg["template"], domain, r["extra_info"]["question"]).get("raw_prompt") or "" for r in rows_b]
-                out = self._rows_for(run, None, bench, rows_b, samples, prompts, config_hash, want)
-                for o in out:
-                    o["model"] = str(src)
-                self.table.append(out)
-                bar.update(len(chunk))
-            bar.close()
-        for step in sorted(steps_seen):
-            self._summarise(run, step)
+        return by_bench
+
+    @staticmethod
+    def _group_samples(recs: list[dict]) -> dict[tuple[int, str], list[dict]]:
+        """Samples per (step, problem_id); a record without sample_idx takes the next free index."""
+        counters: dict[tuple[int, str], int] = defaultdict(int)
+        grouped: dict[tuple[int, str], list[dict]] = defaultdict(list)
+        for r in recs:
+            step, pid = int(r.get("step", -1)), str(r["problem_id"])
+            idx = int(r["sample_idx"]) if r.get("sample_idx") is not None else counters[(step, pid)]
+            counters[(step, pid)] = idx + 1
+            grouped[(step, pid)].append({"text": str(r["response"]), "tokens": int(r.get("tokens", -1) or -1), "step": step, "idx": idx})
+        return grouped
+
+    def _score_generations(self, src: Path, run: str, sha: str, bench: str, recs: list[dict]) -> set[int]:
+        """Score one benchmark's records (resuming past those already in the table); returns their steps."""
+        domain, rows = self.data[bench]
+        index = {r["_problem_id"]: r for r in rows}
+        settings = row_settings(self.cfg, None, bench, sha)
+        config_hash = stable_hash(settings)
+        grouped = self._group_samples(recs)
+        steps = {s for s, _ in grouped}
+        df = self.table.load(BOOK_COLUMNS)
+        for step in sorted(steps):
+            self._guard(run, step, bench, config_hash, settings, df)
+        self.table.record_config(config_hash, settings)
+        done = self.table.done_keys(self.table.load(BOOK_COLUMNS), config_hash, bench)
+        todo = [(k, v) for k, v in grouped.items() if any((k[1], s["idx"]) not in done for s in v)]
+        bar = self._progress(len(todo), f"{bench} (scoring {src.name})")
+        step_b = int(self.cfg["batch_problems"])
+        for s in range(0, len(todo), step_b):
+            chunk = todo[s : s + step_b]
+            rows_b = [index[pid] for (_, pid), _ in chunk]
+            samples = [{x["idx"]: x for x in ss} for _, ss in chunk]
+            want = [[i for i in sorted(by_idx) if (pid, i) not in done] for ((_, pid), _), by_idx in zip(chunk, samples)]
+            # the prompt the responses answer is not known; record the template's raw text where there is one
+            prompts = [render(self.cfg["template"], domain, r["extra_info"]["question"]).get("raw_prompt") or "" for r in rows_b]
+            out = self._rows_for(run, None, bench, rows_b, samples, prompts, config_hash, want)
+            for o in out:
+                o["model"] = str(src)
+            self.table.append(out)
+            bar.update(len(chunk))
+        bar.close()
+        return steps
 
     # ---- summary ----
     def _summarise(self, run: str, step: int) -> None:

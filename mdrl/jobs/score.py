@@ -201,6 +201,39 @@ def _unscorable(reason: str, settings: dict) -> dict:
     return {"score": 0.0, "details": {"reason": reason, "scheme": settings.get("scheme"), "correct": False, "scored": False}}
 
 
+def _score_into(src: Path, dst: Path, done: int, total: int, settings: dict, workers: int, progress: bool) -> tuple[int, float]:
+    """Append the scores of ``src``'s lines after the first ``done`` to ``dst``, flushed line by line
+    (a crash loses at most the line being written); returns (lines scored, slowest item in s)."""
+    good: list[dict] = []
+
+    def scorable() -> Iterator[dict]:
+        for item in read_items(src, done):
+            good.append(item)
+            # unscorable lines still pass through the pool (cheap) so results keep input order
+            yield {"data_source": None, "response": None, "ground_truth": None} if "_bad" in item else item
+
+    n, slowest = 0, 0.0
+    results = score_iter(scorable(), settings, workers)
+    if progress and total > done:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=total - done, desc="mdrl score", unit="resp", dynamic_ncols=True)
+    with dst.open("ab" if done else "wb") as out:
+        for i, res in enumerate(results):
+            item = good[i]
+            good[i] = None  # type: ignore[call-overload]  # free memory as we go
+            if "_bad" in item:
+                res = _unscorable(item["_bad"], settings)
+            elif "_note" in item:
+                res["details"]["note"] = item["_note"]
+            line: dict[str, Any] = {"id": item.get("id"), "data_source": item.get("data_source"), **res}
+            out.write((json.dumps(clean_text(line)[0], ensure_ascii=False, default=str) + "\n").encode("utf-8"))
+            out.flush()
+            n += 1
+            slowest = max(slowest, float(res["details"].get("elapsed_s", 0.0)))
+    return n, slowest
+
+
 def run(cfg: DictConfig) -> dict:
     """Score ``cfg.input`` into ``cfg.output``; returns the summary written beside it."""
     src, dst = Path(str(cfg.input)), Path(str(cfg.output))
@@ -220,34 +253,8 @@ def run(cfg: DictConfig) -> dict:
     record = {"input": input_id, "settings": key}
     write_meta(dst, cfg, {"status": "running", "resumed_after": done}, record)
 
-    good: list[dict] = []
-
-    def scorable() -> Iterator[dict]:
-        for item in read_items(src, done):
-            good.append(item)
-            # unscorable lines still pass through the pool (cheap) so results keep input order
-            yield {"data_source": None, "response": None, "ground_truth": None} if "_bad" in item else item
-
     t0 = time.perf_counter()
-    n, slowest = 0, 0.0
-    results = score_iter(scorable(), settings, workers)
-    if cfg.progress and total > done:
-        from tqdm import tqdm
-
-        results = tqdm(results, total=total - done, desc="mdrl score", unit="resp", dynamic_ncols=True)
-    with dst.open("ab" if done else "wb") as out:
-        for i, res in enumerate(results):
-            item = good[i]
-            good[i] = None  # type: ignore[call-overload]  # free memory as we go
-            if "_bad" in item:
-                res = _unscorable(item["_bad"], settings)
-            elif "_note" in item:
-                res["details"]["note"] = item["_note"]
-            line: dict[str, Any] = {"id": item.get("id"), "data_source": item.get("data_source"), **res}
-            out.write((json.dumps(clean_text(line)[0], ensure_ascii=False, default=str) + "\n").encode("utf-8"))
-            out.flush()
-            n += 1
-            slowest = max(slowest, float(res["details"].get("elapsed_s", 0.0)))
+    n, slowest = _score_into(src, dst, done, total, settings, workers, bool(cfg.progress))
     elapsed = time.perf_counter() - t0
     summary = {
         "status": "complete",

@@ -163,37 +163,10 @@ def run_chain(cfg: DictConfig, run_one: Callable[[DictConfig], dict], backend: s
         if done.is_file():
             info = json.loads(done.read_text())
             log(f"stage {i} ({stage['name']}) finished earlier: {info['final_model']}")
-            record["stages"].append(info)
-            prev, first = info, first or info
-            continue
-        scfg = stage_config(cfg, i, stage, sdir, prev, first, refresh, backend)
-        if prev is not None and not refresh and backend == "verl":
-            from mdrl.jobs.prepare import prepare
-
-            step = _seed_verl_resume(sdir, prev)
-            rows = sum(prepare(scfg, sdir / "data")["curriculum"]["stages"])
-            steps = rows // int(scfg.algorithm.train_batch_size) * int(scfg.algorithm.total_epochs)
-            with open_dict(scfg):  # veRL continues its step count: the stage ends after its own steps
-                scfg.algorithm.verl["trainer.total_training_steps"] = step + steps
-        sdir.mkdir(parents=True, exist_ok=True)
-        log(f"stage {i}/{len(plan) - 1} ({stage['name']}): {'from ' + str(scfg.model.path) if prev else 'first stage'}")
-        summary = run_one(scfg)
-        final = final_weights(sdir)
-        if final is None:
-            raise UserError(f"stage {i} ({stage['name']}) ended without final weights in {sdir}")
-        _link(sdir / "final_model", final)
-        last = _last_trl_checkpoint(sdir) if backend == "trl" else _last_verl_step(sdir)
-        info = {
-            "index": i,
-            "name": stage["name"],
-            "dir": str(sdir),
-            "final_model": str(sdir / "final_model"),
-            "last_checkpoint": str(last) if last else None,
-            "global_step": int(re.split(r"[-_]", last.name)[-1]) if last else 0,
-            "reference_model": _grpo_start_model(sdir, scfg) if backend == "trl" else str(scfg.model.path or sdir / "model"),
-            "summary": {k: v for k, v in summary.items() if k != "provenance"},
-        }
-        done.write_text(json.dumps(info, indent=2, default=str))
+        else:
+            scfg = stage_config(cfg, i, stage, sdir, prev, first, refresh, backend)
+            info = _run_stage(scfg, run_one, backend, i, stage["name"], sdir, prev, refresh, len(plan))
+            done.write_text(json.dumps(info, indent=2, default=str))
         record["stages"].append(info)
         prev, first = info, first or info
     if cfg.dry_run:
@@ -201,3 +174,34 @@ def run_chain(cfg: DictConfig, run_one: Callable[[DictConfig], dict], backend: s
     record["final_model"] = prev["final_model"] if prev else None
     (run_dir / "chain.json").write_text(json.dumps(record, indent=2, default=str))
     return record
+
+
+def _run_stage(scfg: DictConfig, run_one: Callable[[DictConfig], dict], backend: str, i: int, name: str, sdir: Path,
+               prev: dict | None, refresh: bool, n_stages: int) -> dict:
+    """Train one stage to its final weights; returns what ``stage_done.json`` records of it."""
+    if prev is not None and not refresh and backend == "verl":
+        from mdrl.jobs.prepare import prepare
+
+        step = _seed_verl_resume(sdir, prev)
+        rows = sum(prepare(scfg, sdir / "data")["curriculum"]["stages"])
+        steps = rows // int(scfg.algorithm.train_batch_size) * int(scfg.algorithm.total_epochs)
+        with open_dict(scfg):  # veRL continues its step count: the stage ends after its own steps
+            scfg.algorithm.verl["trainer.total_training_steps"] = step + steps
+    sdir.mkdir(parents=True, exist_ok=True)
+    log(f"stage {i}/{n_stages - 1} ({name}): {'from ' + str(scfg.model.path) if prev else 'first stage'}")
+    summary = run_one(scfg)
+    final = final_weights(sdir)
+    if final is None:
+        raise UserError(f"stage {i} ({name}) ended without final weights in {sdir}")
+    _link(sdir / "final_model", final)
+    last = _last_trl_checkpoint(sdir) if backend == "trl" else _last_verl_step(sdir)
+    return {
+        "index": i,
+        "name": name,
+        "dir": str(sdir),
+        "final_model": str(sdir / "final_model"),
+        "last_checkpoint": str(last) if last else None,
+        "global_step": int(re.split(r"[-_]", last.name)[-1]) if last else 0,
+        "reference_model": _grpo_start_model(sdir, scfg) if backend == "trl" else str(scfg.model.path or sdir / "model"),
+        "summary": {k: v for k, v in summary.items() if k != "provenance"},
+    }

@@ -170,14 +170,7 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
     from mdrl.jobs.trl_backend import train_trl
     from mdrl.scoring.executor import shutdown
 
-    if len(manifest["train_files"]) > 1:
-        log("note: the TRL backend trains the curriculum stages as one ordered file")
-    train_file = manifest["train_files"][0]
-    if len(manifest["train_files"]) > 1:
-        import pandas as pd
-
-        train_file = str(run_dir / "data" / "train_all_stages.parquet")
-        pd.concat([pd.read_parquet(f) for f in manifest["train_files"]]).to_parquet(train_file, index=False)
+    train_file = _one_train_file(manifest)
     model = _model_path(cfg, run_dir, texts=train_file)
     settings = OmegaConf.to_container(cfg.reward, resolve=True)
     try:
@@ -189,30 +182,26 @@ def _train_trl(cfg: DictConfig, run_dir: Path, manifest: dict) -> dict:
     return summary
 
 
+def _one_train_file(manifest: dict) -> str:
+    # Staged curricula never reach here: run() hands them to mdrl/jobs/stages.py, one job per
+    # stage, so one job trains exactly one file.
+    files = manifest["train_files"]
+    if len(files) != 1:
+        raise UserError(f"one training job takes one train file, not {len(files)}; staged curricula run as chains (mdrl/jobs/stages.py)")
+    return files[0]
+
+
 def _train_verl(cfg: DictConfig, run_dir: Path, manifest: dict, verl_config) -> dict:
-    model = _model_path(cfg, run_dir, texts=manifest["train_files"][0])
-    results = []
-    for i, train_file in enumerate(manifest["train_files"]):
-        stage_dir = run_dir if len(manifest["train_files"]) == 1 else run_dir / f"stage{i}"
-        vcfg = verl_config.build(cfg, [train_file], manifest["val_file"], model, stage_dir)
-        _check_layout(cfg, vcfg, model)
-        verl_config.validate(vcfg)
-        cfg_path = stage_dir / "verl_config.yaml"
-        stage_dir.mkdir(parents=True, exist_ok=True)
-        OmegaConf.save(vcfg, cfg_path)
-        cmd = verl_config.launch_command(cfg_path)
-        log(f"launching veRL (stage {i}): {' '.join(cmd)}")
-        rc = subprocess.call(cmd)
-        if rc != 0:
-            raise UserError(f"veRL exited with status {rc}; its log is above and its config is in {cfg_path}")
-        results.append(str(cfg_path))
-        # policy refresh: the next stage starts from this stage's weights with a new
-        # reference model and optimizer (a new veRL job does exactly that)
-        if i + 1 < len(manifest["train_files"]):
-            nxt = verl_config.latest_hf_checkpoint(stage_dir)
-            if nxt is None:
-                raise UserError(f"stage {i} saved no checkpoint under {stage_dir / 'checkpoints'}, so stage {i + 1} cannot start from it (set algorithm.save_freq to a positive step count)")
-            model = nxt
-        else:
-            model = verl_config.latest_hf_checkpoint(stage_dir) or model
-    return {"verl_configs": results, "final_model": model}
+    train_file = _one_train_file(manifest)
+    model = _model_path(cfg, run_dir, texts=train_file)
+    vcfg = verl_config.build(cfg, [train_file], manifest["val_file"], model, run_dir)
+    _check_layout(cfg, vcfg, model)
+    verl_config.validate(vcfg)
+    cfg_path = run_dir / "verl_config.yaml"
+    OmegaConf.save(vcfg, cfg_path)
+    cmd = verl_config.launch_command(cfg_path)
+    log(f"launching veRL: {' '.join(cmd)}")
+    rc = subprocess.call(cmd)
+    if rc != 0:
+        raise UserError(f"veRL exited with status {rc}; its log is above and its config is in {cfg_path}")
+    return {"verl_configs": [str(cfg_path)], "final_model": verl_config.latest_hf_checkpoint(run_dir) or model}
