@@ -177,3 +177,32 @@ def test_dead_keys_are_gone():
     assert list(compose("train", ["curriculum=none", "run_dir=/RUN"]).curriculum) == ["name"]
     ordered = compose("train", ["curriculum=easy_to_hard", "run_dir=/RUN"]).curriculum
     assert (ordered.stages, ordered.policy_refresh, ordered.reverse) == (1, True, False)
+
+
+@pytest.mark.parametrize("group", ["reward", "algorithm", "model", "cluster", "curriculum"])
+def test_option_files_set_only_what_differs_from_the_schema(group):
+    """Defaults once: an option file restating a schema default would be a second copy."""
+    import dataclasses
+
+    from mdrl.config import MERGED
+
+    def restated(values, schema, prefix=""):
+        fields = {f.name: f for f in dataclasses.fields(schema)}
+        for key, value in values.items():
+            f = fields.get(key)
+            # the option's identity (its name; reward=binary's scheme) is said in every file
+            if f is None or key in ("name", "scheme") or f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            if dataclasses.is_dataclass(default) and isinstance(value, dict):
+                yield from restated(value, type(default), f"{prefix}{key}.")
+            elif value == default and not (isinstance(value, bool) != isinstance(default, bool)):
+                yield f"{prefix}{key}"
+
+    for path in sorted((CONF / group).glob("*.yaml")):
+        values = OmegaConf.to_container(OmegaConf.load(path))
+        parents = [d for d in values.pop("defaults", []) if isinstance(d, str) and "_schema" in d]
+        if not parents:  # extends another option (e.g. qwen2.5-0.5b-random extends tiny)
+            continue
+        schema = MERGED[group][parents[0].split("/")[-1].split("@")[0]]
+        assert not list(restated(values, schema)), (path.name, list(restated(values, schema)))

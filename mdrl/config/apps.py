@@ -107,12 +107,12 @@ class PerplexitySettings:
 
 @dataclass
 class AnalyzeApp:
-    """mdrl analyze: ks whole numbers >= 1; steps last | all; confidence in (0, 1)."""
+    """mdrl analyze: ks whole numbers >= 1; steps last | all; confidence strictly between 0 and 1."""
 
     ks: List[int] = setting(MISSING, ge=1, each=True)
     steps: str = setting(MISSING, choices=("last", "all"))
     n_boot: int = setting(MISSING, ge=1)
-    confidence: float = setting(MISSING, gt=0, le=0.9999)
+    confidence: float = setting(MISSING, gt=0, lt=1)
     seed: int = MISSING
     perplexity: PerplexitySettings = field(default_factory=PerplexitySettings)
     plots: bool = MISSING

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 from mdrl.errors import UserError
 
 Choices = Union[Sequence[str], Callable[[], Iterable[str]]]
+_BOUNDS = ("ge", "gt", "le", "lt")
 
 
 def setting(
@@ -28,19 +29,20 @@ def setting(
     ge: float | None = None,
     gt: float | None = None,
     le: float | None = None,
+    lt: float | None = None,
     each: bool = False,
     items: type | None = None,
 ) -> Any:
     """A dataclass field whose value must be one of ``choices`` or a number in range.
 
-    ``ge``/``gt``/``le`` bound a number; with ``choices`` too, the value may be either a
+    ``ge``/``gt``/``le``/``lt`` bound a number; with ``choices`` too, the value may be either a
     listed word (``auto``) or a number in range. ``each`` applies the rule to every item of
     a list; ``items`` names the dataclass each value of a dict must satisfy (checked, not
     merged: OmegaConf cannot assign a plain dict into a dict of dataclasses, and jobs
     rewrite such dicts). ``choices`` may be a function, for sets that grow by registration (reward
     schemes, curricula). List and dict defaults are copied per instance.
     """
-    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "each": each, "items": items}
+    meta = {"choices": choices, "ge": ge, "gt": gt, "le": le, "lt": lt, "each": each, "items": items}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda d=default: type(d)(d), metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -61,6 +63,8 @@ def _range_text(meta: Mapping, whole: bool) -> str:
         parts.append(f">= {meta['ge']:g}")
     if meta.get("le") is not None:
         parts.append(f"<= {meta['le']:g}")
+    if meta.get("lt") is not None:
+        parts.append(f"< {meta['lt']:g}")
     return f"{kind} {' and '.join(parts)}".strip() if parts else kind
 
 
@@ -74,6 +78,8 @@ def _in_range(value: Any, meta: Mapping, whole: bool) -> bool:
     if meta.get("gt") is not None and not value > meta["gt"]:
         return False
     if meta.get("ge") is not None and not value >= meta["ge"]:
+        return False
+    if meta.get("lt") is not None and not value < meta["lt"]:
         return False
     return not (meta.get("le") is not None and not value <= meta["le"])
 
@@ -98,7 +104,7 @@ def _allowed(meta: Mapping, tp: Any) -> str:
     """What a field allows, as the end of "must be ...": "one of a, b", "a number > 0 or null"."""
     base, nullable = _base_type(tp)
     words = _allowed_words(meta.get("choices"))
-    ranged = any(meta.get(k) is not None for k in ("ge", "gt", "le"))
+    ranged = any(meta.get(k) is not None for k in _BOUNDS)
     whole = base is int
     parts = []
     if words is not None:
@@ -132,7 +138,7 @@ def _check_value(key: str, value: Any, meta: Mapping, tp: Any) -> None:
             return
         raise UserError(f"{key} must not be null")
     words = _allowed_words(meta.get("choices"))
-    ranged = any(meta.get(k) is not None for k in ("ge", "gt", "le"))
+    ranged = any(meta.get(k) is not None for k in _BOUNDS)
     whole = base is int
     if base is bool:
         ok = isinstance(value, bool)
