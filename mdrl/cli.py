@@ -160,6 +160,9 @@ def explain_compose_error(exc: Exception, command: str) -> str:
     msg = str(exc)
     m = re.search(r"Could not override '([^']+)'", msg) or re.search(r"Key '([^']+)' is not in struct", msg)
     if m:
+        near = _keys_named(command, m.group(1).rpartition(".")[2])
+        if near:
+            return f"unknown config key '{m.group(1)}' for 'mdrl {command}' (did you mean {' or '.join(near)}?)"
         return f"unknown config key '{m.group(1)}' for 'mdrl {command}' (see conf/{command}.yaml; add keys with +key=value)"
     m = re.search(r"Could not find '([^']+)/([^']+)'", msg)
     if m:
@@ -171,6 +174,32 @@ def explain_compose_error(exc: Exception, command: str) -> str:
         return f"missing required setting '{m.group(1)}' (pass {m.group(1)}=...)"
     first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
     return first.rstrip(".")
+
+
+def _keys_named(command: str, leaf: str) -> list[str]:
+    """Keys of ``command``'s default config whose last part is ``leaf`` (``scheme`` -> ``reward.scheme``)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import DictConfig
+
+    def walk(node, prefix: str):
+        for key in node.keys():
+            child = node._get_node(key)
+            if str(key) == leaf:
+                yield f"{prefix}{key}"
+            if isinstance(child, DictConfig) and prefix.count(".") < 2:  # three levels deep is enough
+                yield from walk(child, f"{prefix}{key}.")
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+            cfg = hydra_compose(config_name=command)
+        return sorted(walk(cfg, ""))[:3]
+    except Exception:  # noqa: BLE001 - a hint only; the sentence stands without it
+        return []
+    finally:
+        GlobalHydra.instance().clear()
 
 
 # OmegaConf's names of the types a typed schema field converts to, as a user reads them

@@ -117,6 +117,12 @@ def _allowed(meta: Mapping, tp: Any) -> str:
     return f"{text} or null" if nullable else text
 
 
+def _list_of(meta: Mapping, item_tp: Any) -> str:
+    """What a list field allows: "a list of whole numbers >= 1"."""
+    text = _allowed(meta, item_tp).replace("a whole number", "whole numbers").replace("a number", "numbers")
+    return f"a list of {text}"
+
+
 def field_rule(schema: type, name: str) -> str | None:
     """What field ``name`` of ``schema`` allows (for messages about values OmegaConf refused)."""
     if not dataclasses.is_dataclass(schema):
@@ -126,7 +132,7 @@ def field_rule(schema: type, name: str) -> str | None:
             tp = typing.get_type_hints(schema)[name]
             if f.metadata.get("each"):
                 tp = (typing.get_args(_base_type(tp)[0]) or (Any,))[0]
-                return f"a list of {_allowed(f.metadata, tp)}"
+                return _list_of(f.metadata, tp)
             return _allowed(f.metadata, tp)
     return None
 
@@ -194,11 +200,15 @@ def check(node: Any, schema: type, prefix: str) -> None:
             continue
         meta = f.metadata
         if meta.get("items") is not None:
+            if value is not None and not isinstance(value, Mapping):
+                raise UserError(f"{key} must be a mapping of name to settings, not {_show(value)}")
             for name, item in (value or {}).items():
                 check(item or {}, meta["items"], f"{key}.{name}")
             continue
         if meta.get("each"):
             item_tp = (typing.get_args(base) or (Any,))[0]
+            if value is not None and (isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Sequence)):
+                raise UserError(f"{key} must be {_list_of(meta, item_tp)}, not {_show(value)}")
             for i, item in enumerate(value or []):
                 _check_value(f"{key}[{i}]", item, meta, item_tp)
         else:

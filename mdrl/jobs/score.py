@@ -48,11 +48,12 @@ def scoring_settings(settings: dict) -> dict:
 
 
 def check_workers(value: Any) -> int | None:
-    """``workers`` as None (all cores) or an int >= 0 (0 scores inline, for debugging)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UserError(f"workers must be a whole number >= 0 (0 = inline, null = all cores), not {value!r}")
+    """``workers`` as None (all cores) or an int >= 0 (0 scores inline, for debugging); the
+    rule is the command's schema (mdrl/config/apps.py), for callers that skip the CLI."""
+    from mdrl.config.apps import ScoreApp
+    from mdrl.config.checks import check
+
+    check({"workers": value}, ScoreApp, "")
     return value
 
 
