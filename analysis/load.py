@@ -18,7 +18,7 @@ from mdrl.errors import UserError
 REQUIRED = ("run", "benchmark", "problem_id", "sample_idx", "score")
 DOMAIN_OF_BENCHMARK = {
     "math500": "math", "aime24": "math", "countdown": "math", "countdown3": "math",
-    "humaneval": "code", "mbpp": "code", "leetcode": "code",
+    "humaneval": "code", "mbpp": "code", "coder1": "code", "leetcode": "code",  # leetcode: coder1's old benchmark name
     "kk": "puzzle", "lpb": "puzzle", "zebralogic": "puzzle",
 }
 DOMAIN_ORDER = ("math", "code", "puzzle")

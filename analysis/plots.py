@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mdrl.analysis.load import benchmark_domain, ordered_benchmarks
+from .load import benchmark_domain, ordered_benchmarks
 
 
 def _plt():

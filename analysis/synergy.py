@@ -15,9 +15,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mdrl.analysis.load import ordered_benchmarks
-from mdrl.analysis.passk import bootstrap_ci
-from mdrl.analysis.transfer import accuracy_per_problem, training_domains
+from .load import ordered_benchmarks
+from .passk import bootstrap_ci
+from .transfer import accuracy_per_problem, training_domains
 
 COLUMNS = ["combined", "singles", "benchmark", "combined_acc", "best_single", "best_single_acc", "vs_best", "vs_best_ci_low",
            "vs_best_ci_high", "vs_mean", "vs_mean_ci_low", "vs_mean_ci_high", "verdict", "n_problems"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mdrl.analysis.load import DOMAIN_ORDER, benchmark_domain, ordered_benchmarks
+from .load import DOMAIN_ORDER, benchmark_domain, ordered_benchmarks
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

@@ -15,8 +15,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mdrl.analysis.load import DOMAIN_ORDER, benchmark_domain, ordered_benchmarks
-from mdrl.analysis.passk import bootstrap_ci
+from .load import DOMAIN_ORDER, benchmark_domain, ordered_benchmarks
+from .passk import bootstrap_ci
 from mdrl.errors import UserError
 
 COLUMNS = ["system", "benchmark", "domain", "accuracy", "acc_ci_low", "acc_ci_high", "baseline", "baseline_accuracy",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from mdrl.jobs.warmup import solve_countdown
+from mdrl.domains.countdown_solver import solve_countdown
 
 THINK = "<think>Let me work through this carefully.</think> "
 

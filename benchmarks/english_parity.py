@@ -37,20 +37,22 @@ DOMAINS = {"kk": kk, "lpb": lpb, "countdown": cd, "math": mth}
 def old_modules(rev: str, scratch: Path) -> dict:
     """The domain modules of ``rev``, imported under private names (their register() is a no-op)."""
     out = {}
-    real = base.register
+    real = base.register, base.Domain
     base.register = lambda d: d  # the old modules would register their domains a second time
+    base.Domain = lambda **fields: fields  # and may build it with fields the contract no longer has
     try:
         for name in DOMAINS:
             src = subprocess.run(["git", "show", f"{rev}:domains/{name}.py"], cwd=REPO, check=True,
                                  capture_output=True, text=True).stdout
             path = scratch / f"old_{name}.py"
             path.write_text(src)
-            spec = importlib.util.spec_from_file_location(f"old_{name}", path)
+            # inside the package, so the relative imports of newer revisions resolve
+            spec = importlib.util.spec_from_file_location(f"mdrl.domains._old_{name}", path)
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
             out[name] = mod
     finally:
-        base.register = real
+        base.register, base.Domain = real
     return out
 
 

@@ -16,25 +16,19 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Mapping, Sequence
 
-from mdrl.curricula.difficulty import annotate, difficulty
+from mdrl.registry import Registry
+
+from .difficulty import annotate, difficulty
 
 Curriculum = Callable[[list, Sequence[str], Mapping, random.Random], list]
-_CURRICULA: dict[str, Curriculum] = {}
+_CURRICULA: Registry[Curriculum] = Registry("curriculum")
 
-
-def curriculum(name: str) -> Callable[[Curriculum], Curriculum]:
-    def deco(fn: Curriculum) -> Curriculum:
-        _CURRICULA[name] = fn
-        return fn
-
-    return deco
+curriculum = _CURRICULA.register  # @curriculum("name") above a curriculum function
 
 
 def get_curriculum(name: str) -> Curriculum:
-    try:
-        return _CURRICULA[name]
-    except KeyError:
-        raise KeyError(f"unknown curriculum {name!r}; known: {', '.join(sorted(_CURRICULA))}") from None
+    """The curriculum registered under ``name``; an unknown name raises a KeyError listing the known ones."""
+    return _CURRICULA.get(name)
 
 
 def order_mode(cfg: Mapping) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from mdrl.curricula.adaptive import AdaptiveCurriculum
+from .adaptive import AdaptiveCurriculum
 
 MODES = ("shuffled", "ordered", "adaptive")
 

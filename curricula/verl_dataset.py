@@ -28,8 +28,8 @@ from typing import Any
 
 from verl.utils.dataset.rl_dataset import RLHFDataset
 
-from mdrl.curricula.adaptive import AdaptiveCurriculum
-from mdrl.curricula.order import CurriculumIndex
+from .adaptive import AdaptiveCurriculum
+from .order import CurriculumIndex
 
 
 def _info(value: Any) -> dict:

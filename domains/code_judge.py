@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from mdrl.domains.sandbox import (
+from .sandbox import (
     LEVELS,
     RunResult,
     isolation_level,
@@ -55,6 +55,7 @@ def _mdrl_load(name, blob):
             sys.modules[parent] = pkg
     mod = types.ModuleType(name)
     mod.__file__ = "<" + name + ">"
+    mod.__package__ = name.rpartition(".")[0]  # relative imports among the shipped modules resolve
     sys.modules[name] = mod
     exec(marshal.loads(blob) if isinstance(blob, bytes) else compile(blob, mod.__file__, "exec"), mod.__dict__)
     return mod
@@ -175,15 +176,19 @@ def run_functional(job: dict, options: Mapping, run_timeout: float) -> tuple[dic
         "why": tests.killed_reason or f"exit code {tests.returncode}",
         "stderr": tests.stderr,
     }
-    report = None
-    for line in reversed(tests.stdout.splitlines()):
+    return _last_line_report(tests.stdout), facts
+
+
+def _last_line_report(stdout: str) -> dict | None:
+    """The tests' report: their last non-empty line of output, if it is a JSON object."""
+    for line in reversed(stdout.splitlines()):
         if line.strip():
             try:
                 report = json.loads(line)
             except ValueError:
-                report = None
-            break
-    return (report if isinstance(report, dict) else None), facts
+                return None
+            return report if isinstance(report, dict) else None
+    return None
 
 
 # --------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ import signal
 import sys
 import time
 import traceback
+from typing import Any
 
-from mdrl.domains.code_wire import read_job
+from .code_wire import read_job
 
 SETUP_EXIT = 3  # call-based: the program failed before the function could be called
 ERROR_TAIL = 1500
@@ -73,17 +74,56 @@ def _join_threads() -> None:
             t.join()
 
 
-def _child(job: dict, i: int, fin: int, fout: int, ferr: int, fres: int) -> None:
-    """Run case ``i`` in this (forked) process and exit; never returns."""
-    import atexit
-    import builtins
-
+def _redirect(fin: int, fout: int, ferr: int) -> None:
+    """The case's scratch files become the std streams."""
     for src, dst in ((fin, 0), (fout, 1), (ferr, 2)):
         os.dup2(src, dst)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized output fails the write, not the run
     sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
+
+
+def _call_case(job: dict, i: int, target: Any, fres: int, dumps: Any, write: Any) -> int:
+    """Call ``target`` with case ``i``'s arguments, its value as JSON text into ``fres``;
+    the exit status."""
+    try:
+        args = job["cases"][i] if isinstance(job["cases"][i], list) else [job["cases"][i]]
+        if args and isinstance(args[0], dict):  # APPS: JSON object keys back to ints
+            try:
+                args = [{int(k): v for k, v in args[0].items()}] + list(args[1:])
+            except (TypeError, ValueError):
+                pass
+        ret = target(*args)
+        _join_threads()
+        data = dumps(ret, default=repr).encode()  # JSON text, compared by the scorer
+        while data:
+            data = data[write(fres, data) :]
+    except BaseException:  # noqa: BLE001
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _call_target(job: dict, ns: dict) -> Any:
+    """The function a call-based case calls: ``Solution().fn_name`` or ``fn_name``."""
+    name = job["fn_name"]
+    sol = ns.get("Solution")
+    if isinstance(sol, type) and hasattr(sol, name):
+        target = getattr(sol(), name)
+    else:
+        target = ns.get(name)
+    if not callable(target):
+        raise NameError(f"function {name!r} is not defined")
+    return target
+
+
+def _child(job: dict, i: int, fin: int, fout: int, ferr: int, fres: int) -> None:
+    """Run case ``i`` in this (forked) process and exit; never returns."""
+    import atexit
+    import builtins
+
+    _redirect(fin, fout, ferr)
     guard = sys.modules.get("mdrl.domains.sandbox_guard")
     exit_ = guard.reliability_guard()["_exit"] if guard is not None else os._exit
     # bound before any user code runs: replacing builtins or modules cannot reach these
@@ -102,33 +142,12 @@ def _child(job: dict, i: int, fin: int, fout: int, ferr: int, fres: int) -> None
             if prelude:
                 exec_(prelude, ns)
             exec_(code, ns)
-            name = job["fn_name"]
-            sol = ns.get("Solution")
-            if isinstance(sol, type) and hasattr(sol, name):
-                target = getattr(sol(), name)
-            else:
-                target = ns.get(name)
-            if not callable(target):
-                raise NameError(f"function {name!r} is not defined")
+            target = _call_target(job, ns)
         except BaseException:  # noqa: BLE001 - SystemExit too: leaving before the call is a failure
             traceback.print_exc()
             sys.stderr.flush()
             exit_(SETUP_EXIT)
-        try:
-            args = job["cases"][i] if isinstance(job["cases"][i], list) else [job["cases"][i]]
-            if args and isinstance(args[0], dict):  # APPS: JSON object keys back to ints
-                try:
-                    args = [{int(k): v for k, v in args[0].items()}] + list(args[1:])
-                except (TypeError, ValueError):
-                    pass
-            ret = target(*args)
-            _join_threads()
-            data = dumps(ret, default=repr).encode()  # JSON text, compared by the scorer
-            while data:
-                data = data[write(fres, data) :]
-        except BaseException:  # noqa: BLE001
-            traceback.print_exc()
-            status = 1
+        status = _call_case(job, i, target, fres, dumps, write)
     else:
         try:
             if prelude:

@@ -26,7 +26,7 @@ import time
 import traceback
 from typing import Any
 
-from mdrl.domains.code_wire import Decoder, Encoder, WireError, dumps, read_job
+from .code_wire import Decoder, Encoder, WireError, dumps, read_job
 
 MAX_LINE = 64 << 20  # no honest answer is longer
 MAX_INT_DIGITS = 200_000
@@ -293,6 +293,44 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise CaseTimeout()
 
 
+def _bind_solution_names(link: Link, trees: list, ns: dict, entries: list[str]) -> None:
+    """Put the names the tests take from the solution into ``ns``: proxies for its
+    functions and classes, this side's own import for a module it announced."""
+    own = set(dir(builtins)) | {k for k in ns if not k.startswith("__")}
+    for entry in entries:
+        own.discard(entry)
+    for name, kind in choose_targets(trees, link.names, own, entries).items():
+        if kind.startswith("module:"):
+            module = _own_module(name, kind[len("module:") :])
+            if module is not None:
+                ns[name] = module
+        else:
+            ns[name] = RemoteCallable(link, "new" if kind == "class" else "fn", name)
+
+
+def _run_timed(code: Any, ns: dict, seconds: float) -> None:
+    """exec ``code`` in ``ns`` under an alarm of ``seconds`` (CaseTimeout at the limit)."""
+    try:
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, seconds))
+        exec(code, ns)  # noqa: S102 - running the tests is the job
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _run_case(i: int, tree: ast.Module, ns: dict, seconds: float) -> dict:
+    """One case's record: ok, timeout or error (with the exception's last line)."""
+    t0 = time.monotonic()
+    rec: dict = {"i": i, "s": "ok"}
+    try:
+        _run_timed(compile(tree, f"<test {i}>", "exec"), ns, seconds)
+    except CaseTimeout:
+        rec = {"i": i, "s": "timeout"}
+    except BaseException as exc:  # noqa: BLE001 - AssertionError or anything else: the case fails
+        rec = {"i": i, "s": "error", "e": _fmt(exc)}
+    rec["t"] = round(time.monotonic() - t0, 4)
+    return rec
+
+
 def run(job: dict) -> dict:
     """Run every case of ``job``; the report of results (one dict per case)."""
     budget_end = time.monotonic() + float(job["budget"])
@@ -316,46 +354,18 @@ def run(job: dict) -> dict:
         return {"results": results, "setup_error": "the solution did not start within the time budget"}
     except SolutionError as exc:
         return {"results": results, "setup_error": str(exc)}
-    own = set(dir(builtins)) | {k for k in ns if not k.startswith("__")}
-    entries = [str(e) for e in job.get("entries") or []]
-    for entry in entries:
-        own.discard(entry)
-    targets = choose_targets(trees + [post], link.names, own, entries)
-    for name, kind in targets.items():
-        if kind.startswith("module:"):
-            module = _own_module(name, kind[len("module:") :])
-            if module is not None:
-                ns[name] = module
-        else:
-            ns[name] = RemoteCallable(link, "new" if kind == "class" else "fn", name)
+    _bind_solution_names(link, trees + [post], ns, [str(e) for e in job.get("entries") or []])
     signal.signal(signal.SIGALRM, _on_alarm)
     try:
         if job.get("post"):
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, budget_end - time.monotonic()))
-            exec(compile(post, "<test setup>", "exec"), ns)  # noqa: S102 - running the program is the job
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            _run_timed(compile(post, "<test setup>", "exec"), ns, budget_end - time.monotonic())
     except BaseException as exc:  # noqa: BLE001
-        signal.setitimer(signal.ITIMER_REAL, 0)
         return {"results": results, "setup_error": "the test setup failed: " + _fmt(exc)}
     for i, tree in enumerate(trees):
         now = time.monotonic()
         if now >= budget_end:
             break
-        t0 = now
-        rec: dict = {"i": i, "s": "ok"}
-        try:
-            code = compile(tree, f"<test {i}>", "exec")
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, min(case_limit, budget_end - now)))
-            exec(code, ns)  # noqa: S102 - running the tests is the job
-            signal.setitimer(signal.ITIMER_REAL, 0)
-        except CaseTimeout:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            rec = {"i": i, "s": "timeout"}
-        except BaseException as exc:  # noqa: BLE001 - AssertionError or anything else: the case fails
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            rec = {"i": i, "s": "error", "e": _fmt(exc)}
-        rec["t"] = round(time.monotonic() - t0, 4)
-        results[i] = rec
+        results[i] = _run_case(i, tree, ns, min(case_limit, budget_end - now))
         if link.busy or link.gone:
             try:
                 link.reset(budget_end)

@@ -256,28 +256,23 @@ class Decoder:
         raise WireError("not wire data")
 
     @staticmethod
-    def _items(v: Any) -> list:
-        if type(v) is not list:
+    def _of(v: Any, *types: type) -> Any:
+        """``v`` itself when its exact type is one of ``types`` (no subclass): else not wire data."""
+        if type(v) not in types:
             raise WireError("not wire data")
         return v
 
-    @staticmethod
-    def _str(v: Any) -> str:
-        if type(v) is not str:
-            raise WireError("not wire data")
-        return v
+    def _items(self, v: Any) -> list:
+        return self._of(v, list)
 
-    @staticmethod
-    def _int(v: Any) -> int:
-        if type(v) is not int:
-            raise WireError("not wire data")
-        return v
+    def _str(self, v: Any) -> str:
+        return self._of(v, str)
 
-    @staticmethod
-    def _num(v: Any) -> float:
-        if type(v) not in (int, float):
-            raise WireError("not wire data")
-        return v
+    def _int(self, v: Any) -> int:
+        return self._of(v, int)
+
+    def _num(self, v: Any) -> float:
+        return self._of(v, int, float)
 
     def _linked(self, vals: list, cycle: Any) -> Any:
         cls = self.list_node or _Node

@@ -20,9 +20,10 @@ from collections import Counter
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
-from mdrl.domains import arith, lang
-from mdrl.domains.base import Domain, Row, Verdict, register
-from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from . import arith, lang, row_info
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
+from .countdown_solver import solve_countdown
+from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
 ABILITY = "math"
 HF_DATASET = "Jiayi-Pan/Countdown-Tasks-3to4"  # TinyZero's source, the one the released files follow
@@ -249,7 +250,7 @@ def generate(
     (:mod:`mdrl.domains.countdown_zh`; ``script`` simplified or traditional).
     """
     if language != "en":
-        from mdrl.domains import countdown_zh
+        from . import countdown_zh
 
         if language != "zh":
             raise ValueError(f"language must be en or zh, got {language!r}")
@@ -307,15 +308,48 @@ def generate(
     return rows
 
 
+def difficulty(row: Row) -> float:
+    """How many numbers the puzzle gives (the generator's ``num_count``)."""
+    known = row_info.number(row_info.info(row).get("num_count"))
+    if known:
+        return known
+    gt = row_info.ground_truth(row) or {}
+    return float(len(gt.get("numbers") or gt.get("nums") or [])) if isinstance(gt, dict) else 0.0
+
+
+def gold(row: Row) -> str | None:
+    """An equation that uses every number once and reaches the target (exhaustive search)."""
+    gt = row_info.ground_truth(row)
+    nums = gt.get("numbers") or gt.get("nums")
+    return solve_countdown([int(n) for n in nums], int(gt["target"]))
+
+
+def tell_in_chinese(row: Row, script: str) -> Row:
+    """A released CountDown row asked in Chinese (same numbers and target; :mod:`.countdown_zh`)."""
+    from . import countdown_zh
+
+    return countdown_zh.to_chinese(row, script)
+
+
+WORDING = {
+    "en": Wording(task="a math problem",
+                  instruction="clearly state the equation within <answer> </answer> tags, i.e., <answer> (1 + 2) / 3 </answer>."),
+    "zh-simplified": Wording(task="一道数学题", instruction="请在 <answer> </answer> 标签内清楚地写出等式，例如 <answer> (1 + 2) / 3 </answer>。"),
+    "zh-traditional": Wording(task="一道數學題", instruction="請在 <answer> </answer> 標籤內清楚地寫出等式，例如 <answer> (1 + 2) / 3 </answer>。"),
+}
+
 DOMAIN = register(
     Domain(
         name="countdown",
         data_sources=("countdown", "cd"),
         verify=verify,
+        wording=WORDING,
+        difficulty=difficulty,
+        gold=gold,
         timeout_s=5.0,
-        ability=ABILITY,
         loaders={"countdown": load_countdown},
         generate=generate,
-        description="Countdown equations: every given number once, + - * / only, exact arithmetic.",
+        knob=Knob("num_count", 2, 12),
+        chinese=Chinese(tell=tell_in_chinese, generator=True, generator_script=True),
     )
 )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from mdrl.domains import countdown, zh
-from mdrl.domains.base import Row
-from mdrl.domains.io import verl_row
+from . import countdown, zh
+from .base import Row
+from .io import verl_row
 
 QUESTION = {
     "simplified": (

@@ -26,9 +26,9 @@ import random
 import re
 from typing import Any, Mapping, Sequence
 
-from mdrl.domains import lang
-from mdrl.domains.base import Domain, Row, Verdict, register
-from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from . import lang, row_info
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
+from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
 ABILITY = "logic"
 DATA_SOURCE = "kk_logic"  # what the released files carry
@@ -435,7 +435,7 @@ def generate(
     (:mod:`mdrl.domains.kk_zh`; ``script`` simplified or traditional).
     """
     if language != "en":
-        from mdrl.domains import kk_zh
+        from . import kk_zh
 
         if language != "zh":
             raise ValueError(f"language must be en or zh, got {language!r}")
@@ -489,15 +489,52 @@ def generate(
     return rows
 
 
+def difficulty(row: Row) -> float:
+    """How many people the puzzle has (the generator's ``num_people``), else counted in the gold."""
+    known = row_info.number(row_info.info(row).get("num_people"))
+    if known:
+        return known
+    gt = row_info.ground_truth(row) or {}
+    text = gt.get("solution_text_format", "") if isinstance(gt, dict) else ""
+    return float(len(re.findall(r"\bis an? (?:knight|knave)", text, flags=re.I)))
+
+
+def gold(row: Row) -> str | None:
+    """The dataset's own solution text: "(1) Zoey is a knight\n(2) ..."."""
+    return row_info.ground_truth(row).get("solution_text_format")
+
+
+def tell_in_chinese(row: Row, script: str) -> Row:
+    """A released KK row told in Chinese (same statements and solution; :mod:`.kk_zh`)."""
+    from . import kk_zh
+
+    return kk_zh.to_chinese(row, script)
+
+
+WORDING = {
+    "en": Wording(
+        task="a logical reasoning problem",
+        instruction="clearly state the identity of each character within <answer> </answer> tags. "
+                    "i.e., <answer> (1) Zoey is a knight\n(2) ... </answer>.",
+    ),
+    "zh-simplified": Wording(task="一道逻辑推理题",
+                             instruction="请在 <answer> </answer> 标签内逐一说明每个人的身份，例如 <answer> (1) 王芳是骑士\n(2) ... </answer>。"),
+    "zh-traditional": Wording(task="一道邏輯推理題",
+                              instruction="請在 <answer> </answer> 標籤內逐一說明每個人的身份，例如 <answer> (1) 王芳是騎士\n(2) ... </answer>。"),
+}
+
 DOMAIN = register(
     Domain(
         name="kk",
         data_sources=("kk_logic", "kk", "knights_knaves"),
         verify=verify,
+        wording=WORDING,
+        difficulty=difficulty,
+        gold=gold,
         timeout_s=5.0,
-        ability=ABILITY,
         loaders={"kk": load_kk},
         generate=generate,
-        description="Knights and Knaves: each person's role; partial credit per person, correct when all are right.",
+        knob=Knob("num_people", 2, 8),
+        chinese=Chinese(tell=tell_in_chinese, generator=True, generator_script=True),
     )
 )

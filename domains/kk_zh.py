@@ -15,9 +15,9 @@ import json
 import random
 from typing import Any, Sequence
 
-from mdrl.domains import kk, zh
-from mdrl.domains.base import Row
-from mdrl.domains.io import verl_row
+from . import kk, zh
+from .base import Row
+from .io import verl_row
 
 # Two-character names whose characters are the same in simplified and traditional script;
 # all of equal length, so none is part of another (the answer parser finds names by text).

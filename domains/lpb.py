@@ -29,9 +29,9 @@ import random
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from mdrl.domains import lang
-from mdrl.domains.base import Domain, Row, Verdict, register
-from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from . import lang, row_info
+from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
+from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
 ABILITY = "Puzzle"  # what the released zebra files carry
 HF_ZEBRALOGIC = "allenai/ZebraLogicBench-private"  # gated; the public set hides the solutions
@@ -842,7 +842,7 @@ def generate(
     ``language="zh"`` tells the same puzzles in Chinese (:mod:`mdrl.domains.lpb_zh`).
     """
     if language != "en":
-        from mdrl.domains import lpb_zh
+        from . import lpb_zh
 
         if language != "zh":
             raise ValueError(f"language must be en or zh, got {language!r}")
@@ -883,15 +883,40 @@ def generate(
     return rows
 
 
+def difficulty(row: Row) -> float:
+    """Houses in the grid (the generator's ``houses``; the released sets record it too)."""
+    known = row_info.number(row_info.info(row).get("houses"))
+    if known:
+        return known
+    gt = row_info.ground_truth(row)
+    return float(len(gt)) if isinstance(gt, dict) else 0.0
+
+
+def gold(row: Row) -> str | None:
+    """The solution grid as the JSON object the puzzle asks for: ``{"solution": {...}}``."""
+    gt = row_info.ground_truth(row)
+    return json.dumps({"solution": gt}) if isinstance(gt, dict) else None
+
+
+WORDING = {
+    "en": Wording(task="a logic puzzle",
+                  instruction="clearly state the solution as the requested JSON object within <answer> </answer> tags."),
+    "zh-simplified": Wording(task="一道逻辑谜题", instruction="请在 <answer> </answer> 标签内按要求的 JSON 格式给出解答。"),
+    "zh-traditional": Wording(task="一道邏輯謎題", instruction="請在 <answer> </answer> 標籤內按要求的 JSON 格式給出解答。"),
+}
+
 DOMAIN = register(
     Domain(
         name="lpb",
         data_sources=("zebra", "lpb", "zebralogic", "zebra_logic", "zebralogicbench"),
         verify=verify,
+        wording=WORDING,
+        difficulty=difficulty,
+        gold=gold,
         timeout_s=5.0,
-        ability=ABILITY,
         loaders={"lpb": load_lpb, "zebralogic": load_zebralogic},
         generate=generate,
-        description="Logic grid puzzles (LPB, ZebraLogicBench): cell accuracy of the JSON solution grid.",
+        knob=Knob("houses", 2, 8),
+        chinese=Chinese(generator=True),  # the released LPB files are English prose: no tell
     )
 )

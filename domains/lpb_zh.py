@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
-from mdrl.domains import lpb, zh
-from mdrl.domains.base import Row
-from mdrl.domains.io import verl_row
+from . import lpb, zh
+from .base import Row
+from .io import verl_row
 
 # English category key -> (Chinese name, intro line, noun phrase for "{v}", {English value: Chinese value}).
 CATEGORIES: dict[str, tuple[str, str, str, dict[str, str]]] = {

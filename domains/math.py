@@ -25,9 +25,9 @@ import math as _math
 import re
 from typing import Any, Mapping, Sequence
 
-from mdrl.domains import lang
-from mdrl.domains.base import Domain, Row, Verdict, register
-from mdrl.domains.io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from . import lang, row_info
+from .base import Domain, Row, Verdict, Wording, register
+from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
 
 ABILITY = "math"
 MAX_CHARS = 1000  # longer "answers" are essays, and math-verify's regexes slow down on them
@@ -577,14 +577,47 @@ def load_amc(path: str | None = None, split: str = "test") -> list[Row]:
     return _rows(_records(path, "amc"), split, "amc")
 
 
+def difficulty(row: Row) -> float:
+    """The MATH level the row records ("Level 3" -> 3); 0 for sets without levels (AIME, DSR)."""
+    return row_info.number(row_info.info(row).get("level")) or 0.0
+
+
+def gold(row: Row) -> str | None:
+    """``\\boxed{answer}``: the form the answer instruction asks for."""
+    gt = row_info.ground_truth(row)
+    return f"\\boxed{{{gt}}}" if isinstance(gt, str) else None
+
+
+# identity_slip: the released math prompts ask to "state the identity of each character"
+# (a copy-paste slip from the KK prompt); template.instruction_variants.math=identity_slip
+# reproduces it, off by default.
+WORDING = {
+    "en": Wording(
+        task="a math reasoning problem",
+        instruction="clearly state the final answer within <answer> </answer> tags, as \\boxed{...}.",
+        variants={"identity_slip": "clearly state the identity of each character within <answer> </answer> tags."},
+    ),
+    "zh-simplified": Wording(
+        task="一道数学推理题",
+        instruction="请在 <answer> </answer> 标签内清楚地给出最终答案，写成 \\boxed{...}。",
+        variants={"identity_slip": "请在 <answer> </answer> 标签内清楚地说明每个角色的身份。"},
+    ),
+    "zh-traditional": Wording(
+        task="一道數學推理題",
+        instruction="請在 <answer> </answer> 標籤內清楚地給出最終答案，寫成 \\boxed{...}。",
+        variants={"identity_slip": "請在 <answer> </answer> 標籤內清楚地說明每個角色的身份。"},
+    ),
+}
+
 DOMAIN = register(
     Domain(
         name="math",
         data_sources=("deepscaler", "dsr", "math500", "math", "aime", "aime24", "aime2024", "amc"),
         verify=verify,
+        wording=WORDING,
+        difficulty=difficulty,
+        gold=gold,
         timeout_s=10.0,
-        ability=ABILITY,
         loaders={"deepscaler": load_deepscaler, "math500": load_math500, "aime24": load_aime24, "amc": load_amc},
-        description="Competition math answers, equivalence by math-verify with guards (0/1).",
     )
 )

@@ -9,7 +9,7 @@ template text; a test keeps the two equal).
 
 from __future__ import annotations
 
-from typing import Mapping
+from .base import get_domain
 
 SCRIPTS = ("simplified", "traditional")
 
@@ -50,34 +50,6 @@ CHAT_SYSTEM = {
     ),
 }
 
-# Per-domain task phrase and answer instruction (the zh counterparts of conf/template/_phrases.yaml).
-TASK_PHRASES = {
-    "simplified": {"math": "一道数学推理题", "countdown": "一道数学题", "code": "一道编程题",
-                   "kk": "一道逻辑推理题", "lpb": "一道逻辑谜题"},
-    "traditional": {"math": "一道數學推理題", "countdown": "一道數學題", "code": "一道程式設計題",
-                    "kk": "一道邏輯推理題", "lpb": "一道邏輯謎題"},
-}
-INSTRUCTIONS = {
-    "simplified": {
-        "default": "请在 <answer> </answer> 标签内清楚地给出最终答案。",
-        "math": "请在 <answer> </answer> 标签内清楚地给出最终答案，写成 \\boxed{...}。",
-        "countdown": "请在 <answer> </answer> 标签内清楚地写出等式，例如 <answer> (1 + 2) / 3 </answer>。",
-        "code": "请在 <answer> </answer> 标签内给出完整的解答，写成一个 ```python 代码块。",
-        "kk": "请在 <answer> </answer> 标签内逐一说明每个人的身份，例如 <answer> (1) 王芳是骑士\n(2) ... </answer>。",
-        "lpb": "请在 <answer> </answer> 标签内按要求的 JSON 格式给出解答。",
-        "kk_slip": "请在 <answer> </answer> 标签内清楚地说明每个角色的身份。",
-    },
-    "traditional": {
-        "default": "請在 <answer> </answer> 標籤內清楚地給出最終答案。",
-        "math": "請在 <answer> </answer> 標籤內清楚地給出最終答案，寫成 \\boxed{...}。",
-        "countdown": "請在 <answer> </answer> 標籤內清楚地寫出等式，例如 <answer> (1 + 2) / 3 </answer>。",
-        "code": "請在 <answer> </answer> 標籤內給出完整的解答，寫成一個 ```python 程式碼區塊。",
-        "kk": "請在 <answer> </answer> 標籤內逐一說明每個人的身份，例如 <answer> (1) 王芳是騎士\n(2) ... </answer>。",
-        "lpb": "請在 <answer> </answer> 標籤內按要求的 JSON 格式給出解答。",
-        "kk_slip": "請在 <answer> </answer> 標籤內清楚地說明每個角色的身份。",
-    },
-}
-
 
 def check_script(script: str) -> str:
     """``script`` if it is one of :data:`SCRIPTS`; raises ValueError naming the choices."""
@@ -87,12 +59,7 @@ def check_script(script: str) -> str:
 
 
 def r1_prompt(domain: str, question: str, script: str = "simplified") -> list[dict]:
-    """The default Chinese R1 prompt of one row (a single user turn holding the raw text)."""
-    script = check_script(script)
-    instr: Mapping[str, str] = INSTRUCTIONS[script]
-    text = R1_TEXT[script].format(
-        task=TASK_PHRASES[script].get(domain, TASK_PHRASES[script]["math"]),
-        instruction=instr.get(domain, instr["default"]),
-        question=question.strip(),
-    )
+    """The default Chinese R1 prompt of one row (one user turn), in the domain's own Chinese wording."""
+    words = get_domain(domain).words(f"zh-{check_script(script)}")
+    text = R1_TEXT[script].format(task=words.task, instruction=words.instruction, question=question.strip())
     return [{"role": "user", "content": text}]

@@ -3,7 +3,7 @@
 The adaptive order (mdrl/curricula/order.py) picks among rows already written, so each
 generated source of the mixture (a catalog entry with ``generate``) whose domain adapts is
 replaced by one source per level, ``<source>@<level>``, generated with the domain's knob
-(:data:`mdrl.curricula.difficulty.KNOBS`) set to that level. Released-file sources keep
+(``Domain.knob``) set to that level. Released-file sources keep
 their rows; their difficulty still comes from the domain's rule.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from mdrl.curricula import order_mode
-from mdrl.curricula.difficulty import KNOB_RANGE, KNOBS
+from mdrl.domains import domain_for_source
 from mdrl.errors import UserError
+from mdrl.jobs.sources import source_entry
 
 
 def expand_levels(cfg: DictConfig) -> DictConfig:
@@ -26,25 +27,28 @@ def expand_levels(cfg: DictConfig) -> DictConfig:
     check_adaptive({k: cur[k] for k in ("band", "min_samples", "step", "domains") if k in cur})
     out = cfg.copy()
     domains = cur.get("domains") or {}
-    catalog = OmegaConf.to_container(cfg.catalog.sources, resolve=True)
+    catalog = OmegaConf.to_container(cfg.catalog, resolve=True)
     sources = OmegaConf.to_container(cfg.mixture.sources, resolve=True)
     new_sources, new_entries, adapted = {}, {}, []
     for name, spec in sources.items():
-        entry = catalog.get(name) or {}
+        try:
+            entry = source_entry(catalog, name)
+        except UserError:
+            entry = {}  # prepare names the unknown source
         dom = entry.get("domain")
         gen = (entry.get("train") or {}).get("generate")
-        if dom not in domains or gen is None or dom not in KNOBS:
+        knob = getattr(domain_for_source(str(dom)), "knob", None)
+        if dom not in domains or gen is None or knob is None:
             new_sources[name] = spec
             continue
-        lo, hi = KNOB_RANGE[dom]
         levels = [int(x) for x in domains[dom]["levels"]]
-        bad = [lv for lv in levels if not lo <= lv <= hi]
+        bad = [lv for lv in levels if not knob.low <= lv <= knob.high]
         if bad:
-            raise UserError(f"curriculum.domains.{dom}.levels {bad} are outside the {KNOBS[dom]} range {lo}..{hi}")
+            raise UserError(f"curriculum.domains.{dom}.levels {bad} are outside the {knob.name} range {knob.low}..{knob.high}")
         per_level = domains[dom].get("rows_per_level") or gen.get("n")
         for lv in levels:
             key = f"{name}@{lv}"
-            new_entries[key] = {"domain": dom, "train": {"generate": {**gen, KNOBS[dom]: lv, "n": int(per_level)}}}
+            new_entries[key] = {"domain": dom, "train": {"generate": {**gen, knob.name: lv, "n": int(per_level)}}}
             new_sources[key] = dict(spec or {})
         adapted.append(name)
     if not adapted:

@@ -3,7 +3,8 @@
 The language setting (``conf/language/*.yaml``) reaches prepare through three calls:
 :func:`for_split` (the settings where a data set is Chinese, else None), :func:`load_entry`
 (a catalog entry's rows in that language) and :func:`localize_template` (the template's
-wording in Chinese). Per domain:
+wording in Chinese). What each domain offers is its own (``Domain.chinese`` and its
+Chinese ``Domain.wording``, in ``domains/<name>.py``); for the built-in ones:
 
 * kk, countdown: released rows keep their structure (statements and solution; numbers and
   target), so they are told in Chinese by the domain's ``*_zh`` module; generator entries get
@@ -17,31 +18,21 @@ wording in Chinese). Per domain:
 from __future__ import annotations
 
 import sys
-from typing import Callable, Mapping
+from typing import Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from mdrl.domains import zh
+from mdrl.domains import Chinese, get_domain, zh
 from mdrl.errors import UserError
 from mdrl.jobs import sources
 
 LANGUAGES = ("en", "zh")
 ROLES = ("train", "val")
-GENERATED_ZH = ("kk", "countdown", "lpb")  # domains whose generators take language="zh"
-SCRIPTED = ("kk", "countdown")  # generators that also take script= (lpb's Chinese is simplified only)
 
 
-def _to_chinese(domain: str) -> Callable[[dict, str], dict] | None:
-    """The function telling one released row of ``domain`` in Chinese, where the row keeps its structure."""
-    if domain == "kk":
-        from mdrl.domains import kk_zh
-
-        return lambda row, script: kk_zh.to_chinese(row, script)
-    if domain == "countdown":
-        from mdrl.domains import countdown_zh
-
-        return countdown_zh.to_chinese
-    return None
+def _chinese(domain: str) -> Chinese:
+    """What ``domain`` offers for language=zh (``Domain.chinese``)."""
+    return get_domain(domain).chinese
 
 
 def for_split(cfg: DictConfig | Mapping, role: str) -> dict | None:
@@ -73,22 +64,23 @@ def localize_template(template: Mapping, lang: Mapping | None) -> dict:
     """``template`` with its wording in Chinese (``lang`` None: unchanged).
 
     Raw templates (r1 and its kin) take the Chinese R1 text, chat templates the Chinese
-    system turn, ``none`` stays the bare question; task phrases and answer instructions are
-    the Chinese ones of :mod:`mdrl.domains.zh`.
+    system turn, ``none`` stays the bare question; the task phrases and answer instructions
+    become each domain's Chinese wording in ``script`` (``Domain.wording``, read at render).
+    ``released`` keeps the authors' English messages for the five paper domains; its R1
+    layout for other domains turns Chinese like r1's.
     """
     out = dict(template)
     if not lang:
         return out
     script = str(lang.get("script", "simplified"))
-    out["task_phrases"] = dict(zh.TASK_PHRASES[script])
-    out["answer_instruction"] = dict(zh.INSTRUCTIONS[script])
     kind = out.get("kind", "raw")
-    if kind == "raw":
+    if kind in ("raw", "released"):
         out["text"] = zh.R1_TEXT[script]
     elif kind == "chat":
         out["system"] = zh.CHAT_SYSTEM[script]
         out["user"] = "{question}"
     out["language"] = "zh"
+    out["script"] = script
     return out
 
 
@@ -100,27 +92,25 @@ def load_entry(entry: Mapping, domain: str, data_root: str, split: str, label: s
     script = str(lang.get("script", "simplified"))
     local = (lang.get("local_files") or {}).get(domain)
     if entry.get("generate") is not None and not local:
-        if domain not in GENERATED_ZH:
+        if not _chinese(domain).generator:
             raise UserError(f"{label}: language=zh has no Chinese generator for {domain}; "
                             f"set language.local_files.{domain} to a Chinese data file")
         kwargs = {**dict(entry["generate"]), "language": "zh"}
-        if domain in SCRIPTED:
+        if _chinese(domain).generator_script:
             kwargs["script"] = script
         return sources.load_entry({**entry, "generate": kwargs}, domain, data_root, split, label)
     if local:
         files = [local] if isinstance(local, str) else list(local)
         loader = entry.get("loader")
         if loader is None:  # a generator entry whose domain has a local Chinese file: read it with the domain's first loader
-            from mdrl.domains import get_domain
-
             loader = next(iter(get_domain(domain).loaders))
         print(f"language=zh: {label} reads the local Chinese file(s) {', '.join(map(str, files))} "
               f"with the {loader} loader in place of its English data.", file=sys.stderr)
         rows = sources.load_entry({"loader": loader, "files": files}, domain, data_root, split, label)
         return [_tag(r, script) for r in rows]
-    tell = _to_chinese(domain)
+    tell = _chinese(domain).tell
     if tell is None:
-        hint = " (or use its generated source)" if domain in GENERATED_ZH else ""
+        hint = " (or use its generated source)" if _chinese(domain).generator else ""
         raise UserError(f"{label}: the {domain} data here is English only and cannot be turned into Chinese; "
                         f"set language.local_files.{domain} to a Chinese file in the {entry.get('loader')} "
                         f"loader's layout{hint}")

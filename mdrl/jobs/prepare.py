@@ -26,7 +26,7 @@ from mdrl.jobs import language
 from mdrl.jobs.records import provenance
 from mdrl.domains.io import row_ground_truth
 from mdrl.jobs.prompt_lengths import chat_template_for, load_tokenizer, prompt_lengths, split_by_length, tokenizer_name
-from mdrl.jobs.sources import resolve_entry
+from mdrl.jobs.sources import resolve_entry, source_entry
 from mdrl.jobs.templates import render
 from mdrl.jobs.validate import check_experiment
 
@@ -242,10 +242,7 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     dropped: dict[str, int] = {}
     used: dict[str, dict] = {}
     for name in mixture["sources"]:
-        entry = catalog["sources"].get(name)
-        if entry is None:
-            raise UserError(f"mixture source {name!r} is not in the catalog (known: {', '.join(catalog['sources'])})")
-        entries[name] = entry
+        entry = entries[name] = source_entry(catalog, name)
         domain = entry["domain"]
         spec = resolve_entry(entry["train"], catalog["data_root"], f"source {name}")
         rows = language.load_entry(spec, domain, catalog["data_root"], "train", f"source {name}", zh_train)

@@ -1,4 +1,10 @@
-"""Turning catalog entries (conf/catalog) into rows: loaders over local files, or generators."""
+"""Turning catalog entries (conf/catalog) into rows: loaders over local files, or generators.
+
+The catalog lists data on disk (which files, which loader reads them, the study domain they
+count toward). A generated domain needs no entry: a mixture source named like a registered
+domain that has a generator, and is not in the catalog, is that generator with its own
+defaults (:func:`source_entry`), so a new domain is its module alone.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mdrl.errors import UserError
-from mdrl.domains import get_domain
+from mdrl.domains import all_domains, domain_for_source, get_domain
 from mdrl.domains.io import DataFileError
 
 
@@ -27,6 +33,20 @@ def resolve_entry(entry: Mapping, data_root: str, label: str) -> Mapping:
             return cand
     tried = "; ".join(", ".join(str(resolve_path(data_root, str(f))) for f in c.get("files") or []) for c in candidates)
     raise UserError(f"{label}: none of its data files were found (tried: {tried}); set MDRL_DATA or catalog.data_root")
+
+
+def source_entry(catalog: Mapping, name: str) -> dict:
+    """The catalog entry of training source ``name``; a registered domain with a generator
+    and no catalog entry is ``{domain: name, group: name, train: {generate: {}}}``."""
+    entry = (catalog.get("sources") or {}).get(name)
+    if entry is not None:
+        return dict(entry)
+    dom = domain_for_source(name)
+    if dom is not None and dom.name == name and dom.generate is not None:
+        return {"domain": name, "group": name, "train": {"generate": {}}}
+    generated = [d.name for d in all_domains() if d.generate is not None]
+    raise UserError(f"mixture source {name!r} is not in the catalog (known: {', '.join(catalog.get('sources') or {})}; "
+                    f"or a generated domain: {', '.join(generated)})")
 
 
 def load_entry(entry: Mapping, domain_name: str, data_root: str, split: str, label: str) -> list[dict]:

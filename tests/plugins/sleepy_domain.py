@@ -2,7 +2,7 @@
 
 import time
 
-from mdrl.domains.base import Domain, Verdict, register
+from mdrl.domains.base import Domain, Verdict, Wording, register
 
 
 def _verify(answer, ground_truth, extra_info=None, **options):
@@ -10,4 +10,6 @@ def _verify(answer, ground_truth, extra_info=None, **options):
     return Verdict.right() if answer == str(ground_truth) else Verdict.wrong("mismatch")
 
 
-register(Domain(name="sleepytest", data_sources=("sleepytest",), verify=_verify, timeout_s=5.0))
+register(Domain(name="sleepytest", data_sources=("sleepytest",), verify=_verify,
+                wording={"en": Wording(task="a test item", instruction="state the answer within <answer> </answer> tags.")},
+                difficulty=lambda row: 0.0, gold=None, timeout_s=5.0))

@@ -3,7 +3,7 @@
 import os
 import time
 
-from mdrl.domains.base import Domain, Verdict, register
+from mdrl.domains.base import Domain, Verdict, Wording, register
 
 
 def _verify(answer, ground_truth, extra_info=None, **options):
@@ -17,4 +17,6 @@ def _verify(answer, ground_truth, extra_info=None, **options):
     return Verdict.right() if answer == str(ground_truth) else Verdict.wrong("mismatch")
 
 
-register(Domain(name="slowtest", data_sources=("slowtest",), verify=_verify, timeout_s=1.0))
+register(Domain(name="slowtest", data_sources=("slowtest",), verify=_verify,
+                wording={"en": Wording(task="a test item", instruction="state the answer within <answer> </answer> tags.")},
+                difficulty=lambda row: 0.0, gold=None, timeout_s=1.0))
