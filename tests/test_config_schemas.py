@@ -131,7 +131,7 @@ def test_score_one_never_raises_on_settings_no_schema_checked():
     assert out["score"] == 0.0 and "verifier error" in out["details"]["reason"]
 
 
-@pytest.mark.parametrize("group", sorted(MERGED))
+@pytest.mark.parametrize("group", sorted(set(MERGED) | {"template"}))
 def test_internal_files_are_not_options_of_a_group(group):
     """Hydra lists every file of a group folder as an option (help, completion, glob sweeps)."""
     from hydra import initialize_config_dir
