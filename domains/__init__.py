@@ -85,7 +85,14 @@ def load_plugins(spec: str | None = None) -> None:
     """Import the comma-separated plugin modules in ``spec`` (default: ``$MDRL_PLUGINS``)."""
     spec = _os.environ.get("MDRL_PLUGINS", "") if spec is None else spec
     for mod in filter(None, (m.strip() for m in spec.split(","))):
-        _importlib.import_module(mod)
+        try:
+            _importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (mod == exc.name or mod.startswith(exc.name + ".")):
+                raise  # the plugin exists but imports something missing: its own traceback helps
+            from mdrl.errors import UserError
+
+            raise UserError(f"MDRL_PLUGINS names {mod!r}, which is not an importable module (is its folder on PYTHONPATH?)") from None
 
 
 load_plugins()

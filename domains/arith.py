@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
-from typing import Union
+from typing import Callable, Union
 
 MAX_LENGTH = 500  # characters of one expression
 MAX_DEPTH = 50  # nested parentheses
@@ -132,17 +132,17 @@ class _Parser:
         return node
 
     def expr(self) -> Node:
-        node = self.term()
-        while self.peek() in ("+", "-"):
-            op = self.take()
-            node = BinOp(op, node, self.term())
-        return node
+        return self._chain(("+", "-"), self.term)
 
     def term(self) -> Node:
-        node = self.factor()
-        while self.peek() in ("*", "/"):
+        return self._chain(("*", "/"), self.factor)
+
+    def _chain(self, ops: tuple[str, str], operand: Callable[[], Node]) -> Node:
+        """``operand (op operand)*`` for one precedence level, left-associative."""
+        node = operand()
+        while self.peek() in ops:
             op = self.take()
-            node = BinOp(op, node, self.factor())
+            node = BinOp(op, node, operand())
         return node
 
     def factor(self) -> Node:

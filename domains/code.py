@@ -75,6 +75,7 @@ from .code_loaders import (  # noqa: F401 - the loaders are public here
     load_mbpp,
 )
 from .code_prelude import LEETCODE_PRELUDE  # noqa: F401 - public here
+from .safe_verify import never_raises
 
 DEFAULT_TIMEOUT_S = 10.0  # per program (one response, all of its tests)
 DEFAULT_MEMORY_MB = 2048
@@ -184,6 +185,7 @@ def _verify(answer: str, ground_truth: Any, options: Mapping) -> Verdict:
     return _verdict(job, expected, report, facts, floor if backend == "local" else None)
 
 
+@never_raises(passed=0, total=0)  # a verifier bug costs one item, not the run
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
     """Run the last Python block of ``answer`` against ``ground_truth``'s tests.
 
@@ -194,10 +196,7 @@ def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **
     weakest isolation level scored, default "namespaces"; see docs/sandbox.md). Details
     name the isolation layers each process got. Never raises.
     """
-    try:
-        return _verify(answer, ground_truth, options)
-    except Exception as exc:  # noqa: BLE001 - a verifier bug costs one item, not the run
-        return Verdict.wrong(f"verifier error: {type(exc).__name__}: {str(exc)[:200]}", passed=0, total=0)
+    return _verify(answer, ground_truth, options)
 
 
 LEVELS = {"easy": 1.0, "medium": 2.0, "hard": 3.0}  # LeetCode's difficulty labels

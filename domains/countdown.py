@@ -14,30 +14,25 @@ Answer rules (0/1, no partial credit):
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from fractions import Fraction
 from typing import Any, Mapping, Sequence
 
 from . import arith, lang, row_info
+from . import r1_prompt as r1
 from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
 from .countdown_solver import solve_countdown
-from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from .io import DataFileError, decode_json, load_hf, plain, prompt_messages, read_records
+from .io import record_index, strip_r1_template, user_text, verl_row
+from .safe_verify import never_raises
 
 ABILITY = "math"
 HF_DATASET = "Jiayi-Pan/Countdown-Tasks-3to4"  # TinyZero's source, the one the released files follow
 
 # The released R1 countdown prompt, verbatim (the double space in "enclosed  within" included).
-R1_PREFIX = (
-    "A conversation between User and Assistant. The User asks a question, and the Assistant solves it. "
-    "The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. "
-    "The reasoning process is enclosed  within <think> </think> and answer is enclosed within <answer> </answer> tags, "
-    "respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. "
-    "Now the user asks you to solve a math problem. After thinking, when you finally reach a conclusion, "
-    "clearly state the answer within <answer> </answer> tags. i.e., <answer> </answer>.\nUser: "
-)
-R1_SUFFIX = "\nAssistant: <think>"
+R1_PREFIX = r1.prefix(r1.ANSWER_REQUEST) + r1.USER
+R1_SUFFIX = "\n" + r1.ASSISTANT
 QUESTION = (
     "Using the numbers {numbers}, create an equation that equals {target}. You can use basic arithmetic "
     "operations (+, -, *, /) and each number can only be used once. Show your work in <think> </think> tags. "
@@ -60,8 +55,7 @@ def r1_prompt(question: str) -> str:
 
 def _ground_truth(gt: Any) -> tuple[list[int], int]:
     """(numbers, target) from the accepted ground-truth shapes; raises ValueError."""
-    if isinstance(gt, (str, bytes)):
-        gt = json.loads(gt)
+    gt = decode_json(gt)
     if not isinstance(gt, Mapping):
         raise ValueError(f"ground truth is a {type(gt).__name__}, not a mapping")
     nums = gt.get("numbers")
@@ -69,11 +63,7 @@ def _ground_truth(gt: Any) -> tuple[list[int], int]:
         nums = gt.get("nums")
     if nums is None or "target" not in gt:
         raise ValueError("ground truth needs 'numbers' (or 'nums') and 'target'")
-    if hasattr(nums, "tolist"):
-        nums = nums.tolist()
-    numbers = [int(n) for n in nums]
-    target = gt["target"]
-    return numbers, int(target.item() if hasattr(target, "item") else target)
+    return [int(n) for n in plain(nums)], int(plain(gt["target"]))  # parquet gives numpy values
 
 
 def _split_equation(text: str, target: int) -> tuple[str | None, str | None]:
@@ -103,15 +93,13 @@ def _chinese_to_ascii(text: str) -> str:
     return text[:-1].rstrip() if text.endswith("。") else text
 
 
+@never_raises()
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
     """Check a countdown equation exactly; never raises (any error is a wrong verdict).
 
     Options: ``max_length`` (characters, default :data:`arith.MAX_LENGTH`).
     """
-    try:
-        return _verify(answer, ground_truth, int(options.get("max_length", arith.MAX_LENGTH)))
-    except Exception as exc:  # noqa: BLE001 - a malformed row costs one item, never the batch
-        return Verdict.wrong(f"verifier error: {type(exc).__name__}: {str(exc)[:200]}")
+    return _verify(answer, ground_truth, int(options.get("max_length", arith.MAX_LENGTH)))
 
 
 def _verify(answer: Any, ground_truth: Any, max_length: int) -> Verdict:
@@ -151,13 +139,6 @@ def _verify(answer: Any, ground_truth: Any, max_length: int) -> Verdict:
 # ---------------------------------------------------------------------------- loaders
 
 
-def _prompt_list(prompt: Any) -> list[dict]:
-    """A stored prompt as a message list (a plain string becomes one user turn)."""
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    return [dict(m) for m in prompt]
-
-
 def _row_from_record(rec: Mapping, index: int, split: str, default_source: str) -> Row:
     """A veRL row from a released row (prompt + reward_model) or a raw {nums, target} record."""
     gt = (rec.get("reward_model") or {}).get("ground_truth") if isinstance(rec.get("reward_model"), Mapping) else None
@@ -165,18 +146,14 @@ def _row_from_record(rec: Mapping, index: int, split: str, default_source: str) 
         gt = rec
     numbers, target = _ground_truth(gt)
     truth = {"numbers": numbers, "target": target}
-    info = rec.get("extra_info") if isinstance(rec.get("extra_info"), Mapping) else {}
-    try:
-        idx = int(info.get("index", index))
-    except (TypeError, ValueError):
-        idx = index
+    idx = record_index(rec, index)
     if rec.get("prompt") is not None:
         # Released rows: keep their prompt as it is, recover the bare question from it.
         question = strip_r1_template(user_text(rec["prompt"]))
-        prompt = _prompt_list(rec["prompt"])
+        prompt = prompt_messages(rec["prompt"])
     else:
         question = question_text(numbers, target)
-        prompt = [{"role": "user", "content": r1_prompt(question)}]
+        prompt = prompt_messages(r1_prompt(question))
     source = str(rec.get("data_source") or default_source)
     return verl_row(source, question, truth, ABILITY, split, idx, prompt=prompt)
 
@@ -226,6 +203,50 @@ def _random_expression(rng: random.Random, values: list[int]) -> tuple[Fraction,
     return (value, text) if value.denominator == 1 else None
 
 
+def _sizes(n: int, num_count: int | Sequence[int], min_number: int, max_number: int, min_target: int,
+           max_target: int) -> tuple[int, int]:
+    """The (low, high) count of numbers per puzzle, after checking every size; raises ValueError."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    lo, hi = (num_count, num_count) if isinstance(num_count, int) else (int(num_count[0]), int(num_count[-1]))
+    if not 2 <= lo <= hi <= 12:
+        raise ValueError(f"num_count must be between 2 and 12, got {num_count!r}")
+    if not 0 <= min_number <= max_number:
+        raise ValueError("need 0 <= min_number <= max_number")
+    if min_target > max_target:
+        raise ValueError("need min_target <= max_target")
+    return lo, hi
+
+
+def _draw(rng: random.Random, lo: int, hi: int, min_number: int, max_number: int, min_target: int,
+          max_target: int) -> tuple[list[int], tuple[Fraction, str] | None]:
+    """One draw of numbers and (target, construction), or None when no construction hits the range."""
+    count = rng.randint(lo, hi)
+    numbers = [rng.randint(min_number, max_number) for _ in range(count)]
+    for _ in range(50):  # a few constructions per number draw before drawing new numbers
+        cand = _random_expression(rng, numbers)
+        if cand and min_target <= cand[0] <= max_target:
+            return numbers, cand
+    return numbers, None
+
+
+def _generated_row(numbers: list[int], target: int, solution: str, split: str, index: int, seed: int) -> Row:
+    """A generated puzzle as a row with the released R1 prompt and its construction."""
+    question = question_text(numbers, target)
+    return verl_row(
+        "countdown",
+        question,
+        {"numbers": numbers, "target": target},
+        ABILITY,
+        split,
+        index,
+        prompt=prompt_messages(r1_prompt(question)),
+        solution=solution,
+        seed=seed,
+        num_count=len(numbers),
+    )
+
+
 def generate(
     n: int,
     seed: int = 0,
@@ -257,28 +278,13 @@ def generate(
         return countdown_zh.generate(n, seed=seed, split=split, script=script, num_count=num_count,
                                      max_number=max_number, min_number=min_number, min_target=min_target,
                                      max_target=max_target, max_tries=max_tries)
-    if n < 0:
-        raise ValueError("n must be >= 0")
-    lo, hi = (num_count, num_count) if isinstance(num_count, int) else (int(num_count[0]), int(num_count[-1]))
-    if not 2 <= lo <= hi <= 12:
-        raise ValueError(f"num_count must be between 2 and 12, got {num_count!r}")
-    if not 0 <= min_number <= max_number:
-        raise ValueError("need 0 <= min_number <= max_number")
-    if min_target > max_target:
-        raise ValueError("need min_target <= max_target")
+    lo, hi = _sizes(n, num_count, min_number, max_number, min_target, max_target)
     rng = random.Random(seed)
     rows: list[Row] = []
     seen: set[tuple[tuple[int, ...], int]] = set()
     misses = 0
     while len(rows) < n:
-        count = rng.randint(lo, hi)
-        numbers = [rng.randint(min_number, max_number) for _ in range(count)]
-        found = None
-        for _ in range(50):  # a few constructions per number draw before drawing new numbers
-            cand = _random_expression(rng, numbers)
-            if cand and min_target <= cand[0] <= max_target:
-                found = cand
-                break
+        numbers, found = _draw(rng, lo, hi, min_number, max_number, min_target, max_target)
         key = (tuple(sorted(numbers)), int(found[0])) if found else None
         if found is None or key in seen:
             misses += 1
@@ -289,22 +295,7 @@ def generate(
                 )
             continue
         seen.add(key)
-        target = int(found[0])
-        question = question_text(numbers, target)
-        rows.append(
-            verl_row(
-                "countdown",
-                question,
-                {"numbers": numbers, "target": target},
-                ABILITY,
-                split,
-                len(rows),
-                prompt=[{"role": "user", "content": r1_prompt(question)}],
-                solution=found[1],
-                seed=seed,
-                num_count=count,
-            )
-        )
+        rows.append(_generated_row(numbers, int(found[0]), found[1], split, len(rows), seed))
     return rows
 
 

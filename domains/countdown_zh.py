@@ -8,7 +8,6 @@ operators (``（１＋２）×３``) and a trailing ``。`` or ``等于 N`` as w
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Sequence
 
 from . import countdown, zh
@@ -37,10 +36,7 @@ def question_text(numbers: Sequence[int], target: int, script: str = "simplified
 
 def to_chinese(row: Row, script: str = "simplified") -> Row:
     """The Chinese version of a countdown row (its ground truth holds numbers and target)."""
-    gt: Any = row["reward_model"]["ground_truth"]
-    if isinstance(gt, str):
-        gt = json.loads(gt)
-    numbers, target = countdown._ground_truth(gt)
+    numbers, target = countdown._ground_truth(row["reward_model"]["ground_truth"])
     info: Mapping = row.get("extra_info") or {}
     question = question_text(numbers, target, script)
     extra = {k: v for k, v in info.items() if k not in ("question", "split", "index")}

@@ -6,7 +6,7 @@ import gzip
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 
 class DataFileError(ValueError):
@@ -27,7 +27,7 @@ def read_records(path: str | os.PathLike) -> list[dict]:
         if name.endswith(".parquet"):
             import pyarrow.parquet as pq
 
-            return [_plain(r) for r in pq.read_table(p).to_pylist()]
+            return [plain(r) for r in pq.read_table(p).to_pylist()]
         opener = gzip.open if name.endswith(".gz") else open
         with opener(p, "rt", encoding="utf-8") as fh:
             if name.endswith((".jsonl", ".jsonl.gz")):
@@ -55,17 +55,34 @@ def load_hf(dataset_id: str, split: str, **kwargs: Any) -> list[dict]:
             f"could not download {dataset_id!r} split {split!r} from the Hugging Face hub "
             f"({type(exc).__name__}); pass a local file with path=... instead"
         ) from exc
-    return [_plain(dict(r)) for r in ds]
+    return [plain(dict(r)) for r in ds]
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
+    """``obj`` with numpy arrays and scalars (as parquet gives them) turned into lists and numbers."""
     if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
+        return {k: plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if hasattr(obj, "tolist"):  # numpy arrays and scalars
-        return _plain(obj.tolist())
+        return plain(obj.tolist())
     return obj
+
+
+def decode_json(value: Any, *, keep_text: bool = False) -> Any:
+    """``value`` with JSON text parsed: how ground truths and list-valued extra_info fields are stored.
+
+    Text (``str`` or UTF-8 ``bytes``) is parsed as JSON; text that is not JSON raises
+    ValueError, or comes back as it is with ``keep_text``. Other values come back unchanged.
+    """
+    try:
+        if isinstance(value, (bytes, bytearray)):
+            value = value.decode("utf-8")
+        return json.loads(value) if isinstance(value, str) else value
+    except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
+        if keep_text:
+            return value
+        raise
 
 
 def user_text(prompt: Any) -> str:
@@ -123,10 +140,36 @@ def verl_row(
 
 def row_ground_truth(row: dict) -> Any:
     """A row's reward_model.ground_truth, decoded from JSON text when it is JSON."""
-    gt = (row.get("reward_model") or {}).get("ground_truth")
-    if isinstance(gt, str):
-        try:
-            return json.loads(gt)
-        except ValueError:
-            return gt
-    return gt
+    return decode_json((row.get("reward_model") or {}).get("ground_truth"), keep_text=True)
+
+
+def prompt_messages(prompt: Any) -> list[dict]:
+    """A stored prompt as a message list: a plain string becomes one user turn, turns are copied."""
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return [dict(m) for m in prompt]
+
+
+def extra_info_of(record: Mapping) -> dict:
+    """A copy of a record's ``extra_info`` mapping; ``{}`` when it has none."""
+    info = record.get("extra_info")
+    return dict(info) if isinstance(info, Mapping) else {}
+
+
+def record_index(record: Mapping, default: int, *, top_level: bool = False) -> int:
+    """A record's row index: ``extra_info.index`` (then its own ``index`` with ``top_level``), else ``default``.
+
+    Released rows carry their index in extra_info; a missing or non-numeric one falls back
+    to ``default`` (the record's position in its file), never to an error.
+    """
+    info = record.get("extra_info")
+    if isinstance(info, Mapping) and "index" in info:
+        value = info["index"]
+    elif top_level and "index" in record:
+        value = record["index"]
+    else:
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

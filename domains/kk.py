@@ -19,102 +19,23 @@ we do not copy that rule, since it fails correct answers that mention a role twi
 
 from __future__ import annotations
 
-import ast
-import itertools
-import json
-import random
 import re
 from typing import Any, Mapping, Sequence
 
 from . import lang, row_info
 from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
-from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from .io import DataFileError, decode_json, extra_info_of, load_hf, prompt_messages, read_records
+from .io import record_index, strip_r1_template, user_text, verl_row
+from .safe_verify import never_raises
 
-ABILITY = "logic"
-DATA_SOURCE = "kk_logic"  # what the released files carry
+# The parts live in their own modules; their public names stay importable from here.
+from .kk_format import ABILITY, DATA_SOURCE, R1_PREFIX, R1_SUFFIX, ROLE_PAIRS  # noqa: F401
+from .kk_format import r1_prompt, solution_text_format  # noqa: F401
+from .kk_generator import ENGLISH, NAMES, TEMPLATES, Phrases, _say, generate, quiz_text, say  # noqa: F401
+from .kk_logic import holds, parse_statements, solve  # noqa: F401
+
 HF_DATASET = "K-and-K/knights-and-knaves"  # the original K&K release (configs train/test, splits 2ppl..8ppl)
 MAX_ANSWER_CHARS = 50_000  # a K&K answer is a few hundred characters; longer text is not an answer
-
-# Truth-teller / liar word pairs of the K&K generator family (reasoning-gym's list); the gold's
-# words pick the pair an answer must use, so "saint/sinner" puzzles score the same way.
-ROLE_PAIRS: tuple[tuple[str, str], ...] = (
-    ("knight", "knave"),
-    ("pioneer", "laggard"),
-    ("saint", "sinner"),
-    ("hero", "villain"),
-    ("angel", "devil"),
-    ("altruist", "egoist"),
-    ("sage", "fool"),
-)
-
-# The Logic-RL "base" (R1) prompt of dcs/kk/test.parquet, verbatim (double spaces included).
-R1_PREFIX = (
-    "A conversation between User and Assistant. The User asks a question, and the Assistant solves it. "
-    "The Assistant first thinks about the reasoning process in the mind and then provides the User with the answer. "
-    "The reasoning process is enclosed  within <think> </think> and answer is enclosed within "
-    "<answer> </answer> tags,  "
-    "respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>.\n"
-    "User: Now the user asks you to solve a logical reasoning problem. After thinking, when you finally reach a "
-    "conclusion, clearly state the identity of each character within <answer> </answer> tags. List the identity of "
-    "each person one by one, for example, <answer> (1) Zoey is a knight\n(2) Oliver is a knight\n(3)... </answer>. "
-    "\nNew question: \n"
-)
-R1_SUFFIX = "\nAssistant: <think>"
-
-
-def r1_prompt(quiz: str) -> str:
-    """``quiz`` inside the Logic-RL base template used by dcs/kk/test.parquet."""
-    return f"{R1_PREFIX}{quiz}{R1_SUFFIX}"
-
-
-# ---------------------------------------------------------------------------- logic
-
-
-def parse_statements(statements: Any) -> tuple:
-    """The statement tuples from their stored form (a Python-literal string or nested lists)."""
-    if isinstance(statements, str):
-        statements = ast.literal_eval(statements)  # literal_eval evaluates no code
-
-    def tup(x: Any) -> Any:
-        return tuple(tup(c) for c in x) if isinstance(x, (list, tuple)) else x
-
-    return tup(statements)
-
-
-def holds(stmt: Sequence, knights: Sequence[bool]) -> bool:
-    """Truth of one statement tuple when ``knights[i]`` says whether person i is a knight."""
-    op = stmt[0]
-    if op == "telling-truth":
-        return bool(knights[stmt[1]])
-    if op == "lying":
-        return not knights[stmt[1]]
-    if op == "not":
-        return not holds(stmt[1], knights)
-    if op == "and":
-        return all(holds(s, knights) for s in stmt[1:])
-    if op == "or":
-        return any(holds(s, knights) for s in stmt[1:])
-    if op == "->":
-        return (not holds(stmt[1], knights)) or holds(stmt[2], knights)
-    if op == "<=>":
-        return holds(stmt[1], knights) == holds(stmt[2], knights)
-    raise ValueError(f"unknown statement operator {op!r}")
-
-
-def solve(statements: Any, limit: int | None = None) -> list[tuple[bool, ...]]:
-    """Every knight/knave assignment consistent with the statements, by brute force.
-
-    Person i's statement must be true exactly when person i is a knight. ``limit`` stops
-    early (2 is enough to tell unique from not).
-    """
-    stmts = parse_statements(statements)
-    found: list[tuple[bool, ...]] = []
-    for knights in itertools.product((True, False), repeat=len(stmts)):
-        if all(holds(s, knights) == knights[i] for i, s in enumerate(stmts)):
-            found.append(knights)
-            if limit is not None and len(found) >= limit:
-                break
-    return found
 
 
 # ---------------------------------------------------------------------------- verifier
@@ -138,18 +59,21 @@ def _pair_for(words: set[str]) -> tuple[str, str]:
     return ROLE_PAIRS[0]
 
 
-def parse_ground_truth(gt: Any) -> tuple[dict[str, bool], tuple[str, str]]:
-    """({name: is_knight} in gold order, (knight word, knave word)); raises ValueError."""
-    if isinstance(gt, (bytes, bytearray)):
-        gt = gt.decode("utf-8")
+def ground_truth_fields(gt: Any) -> Mapping:
+    """The gold's fields from a mapping, its JSON text, or the bare ``solution_text_format`` text; raises ValueError."""
+    gt = decode_json(gt, keep_text=True)
     if isinstance(gt, str):
-        text = gt.strip()
-        if text.startswith("{"):
-            gt = json.loads(text)
-        else:
-            gt = {"solution_text_format": text}
+        if gt.lstrip().startswith("{"):
+            raise ValueError("ground truth starts like a JSON object but is not valid JSON")
+        return {"solution_text_format": gt.strip()}
     if not isinstance(gt, Mapping):
         raise ValueError(f"ground truth is a {type(gt).__name__}, not a mapping")
+    return gt
+
+
+def parse_ground_truth(gt: Any) -> tuple[dict[str, bool], tuple[str, str]]:
+    """({name: is_knight} in gold order, (knight word, knave word)); raises ValueError."""
+    gt = ground_truth_fields(gt)
     roles: dict[str, bool] = {}
     text = gt.get("solution_text_format")
     if isinstance(text, str) and text.strip():
@@ -218,12 +142,10 @@ def _zh_claims(text: str, names: Sequence[str]) -> list[tuple[str, bool]]:
     return out
 
 
+@never_raises(parsed={}, right=0, total=0)
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
     """Score a K&K answer person by person; never raises (any error is a wrong verdict)."""
-    try:
-        return _verify(answer, ground_truth)
-    except Exception as exc:  # noqa: BLE001 - a malformed row costs one item, never the batch
-        return Verdict.wrong(f"verifier error: {type(exc).__name__}: {str(exc)[:200]}", parsed={}, right=0, total=0)
+    return _verify(answer, ground_truth)
 
 
 def _verify(answer: Any, ground_truth: Any) -> Verdict:
@@ -256,14 +178,6 @@ def _verify(answer: Any, ground_truth: Any) -> Verdict:
 # ---------------------------------------------------------------------------- loaders
 
 
-def solution_text_format(names: Sequence[str], knights: Sequence[bool], pair: tuple[str, str] = ROLE_PAIRS[0]) -> str:
-    """The released gold layout: ``(1) Name is a knight`` lines."""
-    return "\n".join(
-        f"({i}) {n} is {'an' if (pair[0] if k else pair[1])[0] in 'aeiou' else 'a'} {pair[0] if k else pair[1]}"
-        for i, (n, k) in enumerate(zip(names, knights), 1)
-    )
-
-
 def _statements_text(statements: Any) -> str:
     """The released string form of the statement tuples."""
     return statements if isinstance(statements, str) else repr(parse_statements(statements))
@@ -273,8 +187,7 @@ def _row_from_record(rec: Mapping, index: int, split: str) -> Row:
     """A veRL row from a released row (prompt + reward_model) or a raw K&K record."""
     rm = rec.get("reward_model") if isinstance(rec.get("reward_model"), Mapping) else None
     gt = rm.get("ground_truth") if rm else None
-    if isinstance(gt, str) and gt.strip().startswith("{"):
-        gt = json.loads(gt)
+    gt = decode_json(gt, keep_text=True)
     if isinstance(gt, Mapping):
         truth = {"solution_text_format": str(gt.get("solution_text_format", "")),
                  "statements": str(gt.get("statements", rec.get("statements", "")))}
@@ -283,22 +196,18 @@ def _row_from_record(rec: Mapping, index: int, split: str) -> Row:
         stf = rec.get("solution_text_format") or (solution_text_format(names, sol) if names and sol is not None else "")
         truth = {"solution_text_format": str(stf), "statements": _statements_text(rec.get("statements", ""))}
     gold, _pair = parse_ground_truth(truth)  # raises on an unusable record
-    info = rec.get("extra_info") if isinstance(rec.get("extra_info"), Mapping) else {}
-    try:
-        idx = int(info.get("index", rec.get("index", index)))
-    except (TypeError, ValueError):
-        idx = index
+    info = extra_info_of(rec)
+    idx = record_index(rec, index, top_level=True)
     # rows written by mdrl carry their bare question already (their prompt may use another template)
     quiz = rec.get("quiz") or info.get("question")
     if rec.get("prompt") is not None:
-        raw = rec["prompt"]
-        prompt = [{"role": "user", "content": raw}] if isinstance(raw, str) else [dict(m) for m in raw]
+        prompt = prompt_messages(rec["prompt"])
         if not quiz:
             quiz = strip_r1_template(user_text(rec["prompt"])).split("New question:", 1)[-1].strip()
     else:
         if not quiz:
             raise ValueError("record has neither a prompt nor a quiz")
-        prompt = [{"role": "user", "content": r1_prompt(str(quiz))}]
+        prompt = prompt_messages(r1_prompt(str(quiz)))
     names = [str(n) for n in rec["names"]] if rec.get("names") is not None else list(gold)
     solution = [bool(s) for s in rec["solution"]] if rec.get("solution") is not None else list(gold.values())
     return verl_row(
@@ -336,157 +245,6 @@ def load_kk(path: str | None = None, split: str = "test", people: Sequence[int] 
             raise DataFileError(f"K&K record {i} of {path or HF_DATASET} is malformed: {exc}") from exc
     return rows
 
-
-# ---------------------------------------------------------------------------- generator
-
-# mem-kk-logic's names and statement phrasings (the ones in the released quizzes).
-NAMES = (
-    "Emma Liam Olivia Noah Ava Ethan Sophia Mason Isabella William Mia James Charlotte Benjamin Amelia Lucas "
-    "Harper Henry Evelyn Alexander Abigail Michael Emily Daniel Elizabeth Jacob Sofia Logan Avery Jackson Ella "
-    "Sebastian Scarlett Jack Grace Aiden Chloe Owen Victoria Samuel Riley Matthew Aria Joseph Lily Luke Aurora "
-    "David Zoey Oliver Penelope"
-).split()
-TEMPLATES = (
-    "{name} said that {content}.",
-    "{name} told you that {content}.",
-    '{name} said, "{content}."',
-    '{name} stated, "{content}".',
-    'According to {name}, "{content}".',
-    "In {name}'s words: \"{content}\".",
-    '{name} remarked, "{content}".',
-    '"{content}," {name} declared.',
-    '{name} was heard saying, "{content}".',
-    "{name} expressed that {content}.",
-    '"{content}" - {name}.',
-    'As {name} put it, "{content}".',
-    '{name} asserted: "{content}".',
-    '"{content}," {name} mentioned.',
-    '{name} commented, "{content}".',
-    'In a statement by {name}: "{content}".',
-    '{name} noted, "{content}".',
-    '"{content}," {name} claimed.',
-)
-
-
-def _say(stmt: Sequence, names: Sequence[str], top: bool = True) -> str:
-    """English for one statement, phrased like the released quizzes (depth 2 reads the same)."""
-    op = stmt[0]
-    if op in ("telling-truth", "lying"):
-        return f"{names[stmt[1]]} is a {'knight' if op == 'telling-truth' else 'knave'}"
-    if op == "not":
-        inner = stmt[1]
-        if inner[0] in ("telling-truth", "lying"):
-            return f"{names[inner[1]]} is not a {'knight' if inner[0] == 'telling-truth' else 'knave'}"
-        return f"it is not the case that ({_say(inner, names, False)})"
-    parts = [_say(s, names, False) if s[0] in ("telling-truth", "lying", "not") else f"({_say(s, names, False)})"
-             for s in stmt[1:]]
-    if op in ("and", "or"):
-        return f" {op} ".join(parts)
-    if op == "->":
-        return f"{'If' if top else 'if'} {parts[0]} then {parts[1]}"
-    if op == "<=>":
-        return f"{parts[0]} if and only if {parts[1]}"
-    raise ValueError(f"unknown statement operator {op!r}")
-
-
-def quiz_text(statements: Any, names: Sequence[str], rng: random.Random) -> str:
-    """The quiz in the released wording, one random template per speaker."""
-    stmts = parse_statements(statements)
-    n = len(names)
-    listing = names[0] if n == 1 else ", ".join(names[:-1]) + ", and " + names[-1]
-    text = (
-        "A very special island is inhabited only by knights and knaves. Knights always tell the truth, "
-        f"and knaves always lie. You meet {n} inhabitants: {listing}."
-    )
-    for i, stmt in enumerate(stmts):
-        text += " " + rng.choice(TEMPLATES).format(name=names[i], content=_say(stmt, names))
-    return text + " So who is a knight and who is a knave?"
-
-
-def _sampler(rng: random.Random, n_people: int, depth: int, width: int) -> Any:
-    """reasoning-gym's K&K statement sampler (the mem-kk-logic one), seeded from ``rng``."""
-    from reasoning_gym.logic.knights_knaves import KKProblemSampler
-
-    return KKProblemSampler(rng.randrange(2**32), n_people, depth_constraint=depth, width_constraint=width)
-
-
-def generate(
-    n: int,
-    seed: int = 0,
-    num_people: int = 3,
-    split: str = "train",
-    depth: int = 2,
-    width: int = 2,
-    max_tries: int = 5000,
-    repeat_patience: int = 50,
-    language: str = "en",
-    script: str = "simplified",
-) -> list[Row]:
-    """``n`` K&K puzzles with exactly one solution each, deterministic in ``seed``.
-
-    ``num_people`` (2..8) is the difficulty knob. Statements come from reasoning-gym's
-    sampler (depth/width 2, like the released sets); reasoning-gym's own dataset class is
-    not used as is because it mixes in other role words (saint/sinner, ...) and appends a
-    format hint, so the quiz is phrased here in the released wording. Uniqueness of the
-    solution is checked by :func:`solve`. Statement sets do not repeat within a call until
-    they run out (2 people allow only a few hundred): after ``repeat_patience`` draws that
-    only find used ones, a used set is taken again under new names. A longer call extends
-    a shorter one with the same seed. ``language="zh"`` tells the same puzzles in Chinese
-    (:mod:`mdrl.domains.kk_zh`; ``script`` simplified or traditional).
-    """
-    if language != "en":
-        from . import kk_zh
-
-        if language != "zh":
-            raise ValueError(f"language must be en or zh, got {language!r}")
-        return kk_zh.generate(n, seed=seed, num_people=num_people, split=split, script=script, depth=depth,
-                              width=width, max_tries=max_tries, repeat_patience=repeat_patience)
-    if n < 0:
-        raise ValueError("n must be >= 0")
-    if not 2 <= int(num_people) <= 8:
-        raise ValueError(f"num_people must be between 2 and 8, got {num_people!r}")
-    num_people = int(num_people)
-    rows: list[Row] = []
-    seen: set[tuple] = set()
-    for i in range(n):
-        rng = random.Random(f"kk-{seed}-{i}")
-        sampler = _sampler(rng, num_people, depth, width)
-        chosen, repeats = None, 0
-        for _ in range(max_tries):
-            stmts = sampler.sample()
-            sols = solve(stmts, limit=2)
-            if len(sols) != 1:
-                continue
-            if stmts not in seen:
-                chosen = (stmts, sols[0])
-                break
-            repeats += 1
-            if repeats >= repeat_patience:
-                chosen = (stmts, sols[0])
-                break
-        if chosen is None:
-            raise ValueError(f"no uniquely solvable {num_people}-person puzzle found in {max_tries} draws")
-        stmts, knights = chosen
-        seen.add(stmts)
-        names = rng.sample(NAMES, num_people)
-        quiz = quiz_text(stmts, names, rng)
-        truth = {"solution_text_format": solution_text_format(names, knights), "statements": repr(stmts)}
-        rows.append(
-            verl_row(
-                DATA_SOURCE,
-                quiz,
-                truth,
-                ABILITY,
-                split,
-                i,
-                prompt=[{"role": "user", "content": r1_prompt(quiz)}],
-                names=names,
-                knights=list(knights),
-                num_people=num_people,
-                seed=seed,
-            )
-        )
-    return rows
 
 
 def difficulty(row: Row) -> float:

@@ -11,13 +11,13 @@ script), which :func:`kk.parse_ground_truth` reads like the English layout.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from typing import Any, Sequence
 
 from . import kk, zh
 from .base import Row
 from .io import verl_row
+from .kk_generator import Phrases
 
 # Two-character names whose characters are the same in simplified and traditional script;
 # all of equal length, so none is part of another (the answer parser finds names by text).
@@ -26,12 +26,14 @@ NAMES = (
     "范冰 姚明 程晨 余光 史可 洪亮 孔明 安琪 方舟 曹敏 杜若 柳青 秋菊"
 ).split()
 
-# Connectives per script: and, or, not (for a compound), if-then, iff, "is", "is not".
-_WORDS = {
-    "simplified": {"and": "并且", "or": "或者", "not": "并非", "if": "如果", "then": "那么",
-                   "iff": "当且仅当", "is": "是", "isnt": "不是"},
-    "traditional": {"and": "並且", "or": "或者", "not": "並非", "if": "如果", "then": "那麼",
-                    "iff": "當且僅當", "is": "是", "isnt": "不是"},
+# How each script says a statement (kk_generator.Phrases; compound parts in full-width parentheses).
+PHRASES = {
+    "simplified": Phrases(roles=zh.ROLES["simplified"], is_="{name}是{role}", is_not="{name}不是{role}",
+                          not_="并非（{s}）", group="（{s}）", and_="并且", or_="或者",
+                          implies="如果{a}，那么{b}", implies_top="如果{a}，那么{b}", iff="{a}当且仅当{b}"),
+    "traditional": Phrases(roles=zh.ROLES["traditional"], is_="{name}是{role}", is_not="{name}不是{role}",
+                           not_="並非（{s}）", group="（{s}）", and_="並且", or_="或者",
+                           implies="如果{a}，那麼{b}", implies_top="如果{a}，那麼{b}", iff="{a}當且僅當{b}"),
 }
 INTRO = {
     "simplified": "在一座非常特别的岛上，只住着骑士和骗子。骑士总是说真话，骗子总是说谎。你遇到了{n}位岛民：{names}。",
@@ -65,27 +67,7 @@ TEMPLATES = {
 
 def say(stmt: Sequence, names: Sequence[str], script: str = "simplified") -> str:
     """Chinese for one statement tuple (compound parts in full-width parentheses)."""
-    w = _WORDS[script]
-    knight, knave = zh.ROLES[script]
-    op = stmt[0]
-    if op in ("telling-truth", "lying"):
-        return f"{names[stmt[1]]}{w['is']}{knight if op == 'telling-truth' else knave}"
-    if op == "not":
-        inner = stmt[1]
-        if inner[0] in ("telling-truth", "lying"):
-            return f"{names[inner[1]]}{w['isnt']}{knight if inner[0] == 'telling-truth' else knave}"
-        return f"{w['not']}（{say(inner, names, script)}）"
-    parts = [say(s, names, script) if s[0] in ("telling-truth", "lying", "not") else f"（{say(s, names, script)}）"
-             for s in stmt[1:]]
-    if op == "and":
-        return w["and"].join(parts)
-    if op == "or":
-        return w["or"].join(parts)
-    if op == "->":
-        return f"{w['if']}{parts[0]}，{w['then']}{parts[1]}"
-    if op == "<=>":
-        return f"{parts[0]}{w['iff']}{parts[1]}"
-    raise ValueError(f"unknown statement operator {op!r}")
+    return kk.say(stmt, names, PHRASES[script])
 
 
 def quiz_text(statements: Any, names: Sequence[str], rng: random.Random, script: str = "simplified") -> str:
@@ -113,9 +95,7 @@ def to_chinese(row: Row, script: str = "simplified", seed: int = 0) -> Row:
     """
     zh.check_script(script)
     info = dict(row.get("extra_info") or {})
-    gt = row["reward_model"]["ground_truth"]
-    if isinstance(gt, str):
-        gt = json.loads(gt) if gt.strip().startswith("{") else {"solution_text_format": gt}
+    gt = kk.ground_truth_fields(row["reward_model"]["ground_truth"])
     stmts = kk.parse_statements(gt.get("statements") or "")
     gold, _pair = kk.parse_ground_truth(gt)
     names_en = [str(n) for n in (info.get("names") or list(gold))]

@@ -11,11 +11,12 @@ Simplified script only.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from . import lpb, zh
 from .base import Row
-from .io import verl_row
+from .io import decode_json, verl_row
+from .lpb_generator import clue_text as _clue_text
 
 # English category key -> (Chinese name, intro line, noun phrase for "{v}", {English value: Chinese value}).
 CATEGORIES: dict[str, tuple[str, str, str, dict[str, str]]] = {
@@ -74,25 +75,24 @@ def _phrase(attr: Sequence[str]) -> str:
     return phrase.format(v=values[attr[1]])
 
 
+# lpb_generator.CLUE_SENTENCES in Chinese ({house} is the house number).
+CLUE_SENTENCES = {
+    "at": "{a}住在第{house}间房子里。",
+    "not_at": "{a}不住在第{house}间房子里。",
+    "same": "{a}就是{b}。",
+    "not_same": "{a}不是{b}。",
+    "left_of": "{a}住在{b}左边的某间房子里。",
+    "right_of": "{a}住在{b}右边的某间房子里。",
+    "directly_left": "{a}住在{b}紧邻的左边。",
+    "directly_right": "{a}住在{b}紧邻的右边。",
+    "next_to": "{a}和{b}住在相邻的房子里。",
+    "one_between": "{a}和{b}之间隔着一间房子。",
+}
+
+
 def clue_text(clue: Sequence) -> str:
     """One clue (lpb's [kind, [category, value], ...] form) in Chinese."""
-    kind = clue[0]
-    a = _phrase(clue[1])
-    if kind == "at":
-        return f"{a}住在第{clue[2]}间房子里。"
-    if kind == "not_at":
-        return f"{a}不住在第{clue[2]}间房子里。"
-    b = _phrase(clue[2])
-    return {
-        "same": f"{a}就是{b}。",
-        "not_same": f"{a}不是{b}。",
-        "left_of": f"{a}住在{b}左边的某间房子里。",
-        "right_of": f"{a}住在{b}右边的某间房子里。",
-        "directly_left": f"{a}住在{b}紧邻的左边。",
-        "directly_right": f"{a}住在{b}紧邻的右边。",
-        "next_to": f"{a}和{b}住在相邻的房子里。",
-        "one_between": f"{a}和{b}之间隔着一间房子。",
-    }[kind]
+    return _clue_text(clue, CLUE_SENTENCES, _phrase, str)
 
 
 def puzzle_text(values: Mapping[str, Sequence[str]], clues: Sequence[Sequence], houses: int) -> str:
@@ -121,20 +121,16 @@ def question_text(puzzle: str, houses: int, categories: Sequence[str]) -> str:
     return f"{PUZZLE_HEADER}{puzzle.strip()}\n\n{INSTRUCTION}{json_template(houses, categories)}"
 
 
-def _decode(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
-
-
 def to_chinese(row: Row) -> Row:
     """The Chinese version of a generated zebra row (one carrying ``values`` and ``clues``)."""
     info = dict(row.get("extra_info") or {})
     if info.get("clues") is None or info.get("values") is None or info.get("categories") is None:
         raise ValueError("only generated zebra rows (with their values and clues) can be told in Chinese")
-    cats = [str(c) for c in _decode(info["categories"])]
-    values = {c: list(v) for c, v in zip(cats, _decode(info["values"]))}
-    clues = _decode(info["clues"])
+    cats = [str(c) for c in decode_json(info["categories"])]
+    values = {c: list(v) for c, v in zip(cats, decode_json(info["values"]))}
+    clues = decode_json(info["clues"])
     houses = int(info["houses"])
-    gold_en = _decode(row["reward_model"]["ground_truth"])
+    gold_en = decode_json(row["reward_model"]["ground_truth"])
     gold = {}
     for h in range(1, houses + 1):
         cells = gold_en[f"House {h}"]

@@ -19,25 +19,22 @@ guards around it, each from a known failure mode (see shared/PITFALLS.md):
 
 from __future__ import annotations
 
-import functools
-import logging
-import math as _math
-import re
 from typing import Any, Mapping, Sequence
 
-from . import lang, row_info
+from . import row_info
 from .base import Domain, Row, Verdict, Wording, register
-from .io import DataFileError, load_hf, read_records, strip_r1_template, user_text, verl_row
+from .io import DataFileError, load_hf, plain, prompt_messages, read_records, record_index
+from .io import strip_r1_template, user_text, verl_row
+from .safe_verify import never_raises
+
+# The parts live in their own modules; their public names stay importable from here.
+from .math_guard import MAX_FACTORIAL_LOG10, MAX_LOG10, MAX_SYMBOLIC_POWER, too_large  # noqa: F401
+from .math_sympy import _compare, _parse_expr, _parse_gold, plain_symbols  # noqa: F401
+from .math_text import _base_form, _compare_base, _nesting, _norm_text, extract, last_boxed  # noqa: F401
 
 ABILITY = "math"
 MAX_CHARS = 1000  # longer "answers" are essays, and math-verify's regexes slow down on them
-MAX_LOG10 = 10_000  # refuse expressions whose value may exceed 10^10000 (no contest answer does)
-MAX_SYMBOLIC_POWER = 100  # (x+1)^n with larger n makes SymPy expand for seconds to minutes
-MAX_FACTORIAL_LOG10 = 5  # n! for n above 10^5 is refused outright
 MAX_NESTING = 8  # brackets nested deeper make math-verify's LaTeX parser take seconds per level
-
-# math-verify warns once per process that its timeout is off; that is deliberate here.
-logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 HF_SOURCES = {
     "deepscaler": ("agentica-org/DeepScaleR-Preview-Dataset", "train"),
@@ -47,264 +44,12 @@ HF_SOURCES = {
 }
 
 
-# ---------------------------------------------------------------------------- extraction
-
-_BOX_RE = re.compile(r"\\(?:boxed|fbox)\b")
-
-
-def last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` or ``\\fbox{...}`` (nested braces handled).
-
-    ``\\boxed 5`` (no braces, as MATH solutions sometimes write) gives ``5``. Returns None
-    when there is no box or its braces never close.
-    """
-    matches = list(_BOX_RE.finditer(text))
-    for m in reversed(matches):
-        i = m.end()
-        while i < len(text) and text[i] == " ":
-            i += 1
-        if i < len(text) and text[i] == "{":
-            depth = 0
-            for j in range(i, len(text)):
-                if text[j] == "{" and text[j - 1] != "\\":
-                    depth += 1
-                elif text[j] == "}" and text[j - 1] != "\\":
-                    depth -= 1
-                    if depth == 0:
-                        return text[i + 1 : j]
-            continue  # unclosed: try an earlier box
-        if i > m.end():  # "\boxed 5": the next token
-            token = re.match(r"[^\s$]+", text[i:])
-            if token:
-                return token.group(0)
-    return None
-
-
-_DELIMS = [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")]
-
-
-def _strip_delimiters(s: str) -> str:
-    s = s.strip()
-    changed = True
-    while changed:
-        changed = False
-        for left, right in _DELIMS:
-            inner = s[len(left) : len(s) - len(right)]
-            # "$5$ or $6$" starts and ends with "$" but is two math spans: leave it whole.
-            if len(s) >= len(left) + len(right) and s.startswith(left) and s.endswith(right) and left not in inner:
-                s = inner.strip()
-                changed = True
-    return s.rstrip(".").strip()
-
-
-# A Chinese answer without a box often reads "答案是 12。" or "最终答案：12": the lead-in words go.
-_ZH_LEAD = re.compile(r"^\s*(?:所以|因此|故)?\s*(?:最终|最終)?\s*(?:的)?\s*(?:答案|答)\s*(?:是|为|為)?\s*[:：]?\s*")
-
-
-def extract(answer: str) -> str:
-    """The string compared with the gold: the last box's content, else the whole answer.
-
-    Full-width digits and symbols read as ASCII (``１２`` is ``12``), a trailing ``。`` is
-    dropped, and an unboxed answer loses a Chinese lead-in such as ``答案是``.
-    """
-    answer = lang.halfwidth(answer)
-    boxed = last_boxed(answer)
-    if boxed is None:
-        answer = _ZH_LEAD.sub("", answer, count=1)
-    return _strip_delimiters((boxed if boxed is not None else answer).strip().rstrip("。"))
-
-
-# ---------------------------------------------------------------------------- parsing
-
-
-def _mv():
-    """math-verify, imported lazily so loading the registry stays cheap."""
-    import math_verify
-
-    return math_verify
-
-
-def _parse(text: str) -> list:
-    mv = _mv()
-    return mv.parse(text, extraction_config=[mv.LatexExtractionConfig()], parsing_timeout=None)
-
-
-def _first_expr(results: list) -> Any:
-    from sympy import Basic
-    from sympy.matrices import MatrixBase
-
-    for r in results:
-        if isinstance(r, (Basic, MatrixBase)):
-            return r
-    return None
-
-
-_PERCENT = re.compile(r"\\?%")
-
-
-def _parse_expr(text: str) -> Any:
-    """The SymPy form of ``text`` or None, trying the wrappers math-verify needs.
-
-    Text with math delimiters or a box is parsed as written first; bare text is wrapped in
-    ``\\boxed{}`` and then ``$..$`` (a bare "80" or "\\left(3, \\frac{\\pi}{2}\\right)"
-    can otherwise parse to nothing or to its first number).
-    """
-    text = _PERCENT.sub("", text).strip()  # "20\%" and "20" are one answer; SymPy cannot read "%"
-    attempts = [f"\\boxed{{{text}}}", f"${text}$"]
-    if any(tok in text for tok in ("$", "\\(", "\\[", "\\boxed", "\\fbox")):
-        attempts.insert(0, text)
-    for attempt in attempts:
-        expr = _first_expr(_parse(attempt))
-        if expr is not None:
-            return expr
-    return None
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_gold(gold: str) -> tuple[Any, str | None]:
-    """(expr or None, refusal reason or None) for a gold string; cached (rollouts share golds)."""
-    expr = _parse_expr(gold)
-    if expr is None:
-        return None, None
-    reason = too_large(expr)
-    return (None, reason) if reason else (plain_symbols(expr), None)
-
-
-def plain_symbols(expr: Any) -> Any:
-    """``expr`` with every symbol's assumptions dropped.
-
-    The LaTeX parser makes ``i`` in ``9i`` real but ``i`` in ``9 i`` not, and SymPy then
-    treats them as different symbols. Call only on size-checked expressions: rebuilding a
-    tree lets SymPy evaluate it.
-    """
-    import sympy
-
-    symbols = getattr(expr, "free_symbols", set())
-    mapping = {s: sympy.Symbol(s.name) for s in symbols if isinstance(s, sympy.Symbol) and s.assumptions0}
-    if not mapping:
-        return expr
-    plain = expr.xreplace(mapping)
-    # Rebuilding evaluates: Eq(x, Interval) collapses to False. Keep the original then.
-    return plain if type(plain) is type(expr) else expr
-
-
-# ---------------------------------------------------------------------------- size guard
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def too_large(expr: Any) -> str | None:
-    """Why comparing ``expr`` could take unbounded time, or None when it is safe.
-
-    Walks the tree once, bounding log10 of each node's magnitude (symbols count as 1), and
-    refuses huge powers, power towers, big factorials and high powers of sums that SymPy
-    would expand.
-    """
-    try:
-        _log10_bound(expr, 0)
-    except _TooLarge as exc:
-        return str(exc)
-    except RecursionError:
-        return "expression nested too deeply"
-    return None
-
-
-def _log10_bound(node: Any, depth: int) -> float:
-    import sympy
-    from sympy.matrices import MatrixBase
-
-    if depth > 200:
-        raise _TooLarge("expression nested too deeply")
-    if isinstance(node, MatrixBase):
-        return max((_log10_bound(x, depth + 1) for x in node), default=0.0)
-    if not isinstance(node, sympy.Basic):
-        return 0.0
-    if isinstance(node, sympy.Integer):
-        return _int_log10(int(node))
-    if isinstance(node, sympy.Rational):
-        return max(_int_log10(int(node.p)), _int_log10(int(node.q)))
-    if isinstance(node, sympy.Float):
-        try:
-            return _math.log10(abs(float(node))) if node != 0 else 0.0
-        except (OverflowError, ValueError):
-            raise _TooLarge("floating-point number out of range") from None
-    if isinstance(node, sympy.NumberSymbol):  # pi, E: their size matters in towers like e^{e^{e^{100}}}
-        return _math.log10(float(node))
-    args = [_log10_bound(a, depth + 1) for a in node.args]
-    if isinstance(node, (sympy.exp, sympy.sinh, sympy.cosh)):
-        la = max(args, default=0.0)
-        if la > 6:
-            raise _TooLarge("exponential of a number above 10^6")
-        return _check(10**la * 0.4343)
-    if isinstance(node, sympy.Pow):
-        base, exp = node.args
-        lb, le = args
-        if le > 6:
-            if base.is_Number and abs(base) in (0, 1):
-                return 0.0
-            raise _TooLarge("power with an exponent above 10^6")
-        # The exponent's own value when it is a plain number (1/n! is Pow(n!, -1)), else its bound.
-        exp_size = float(abs(exp)) if exp.is_Number else 10**le
-        size = exp_size * max(lb, 0.0)
-        if base.free_symbols and isinstance(base, sympy.Add) and exp_size > MAX_SYMBOLIC_POWER:
-            raise _TooLarge(f"power of a sum with an exponent above {MAX_SYMBOLIC_POWER}")
-        return _check(size)
-    if isinstance(node, (sympy.factorial, sympy.factorial2, sympy.subfactorial, sympy.gamma, sympy.binomial,
-                         sympy.RisingFactorial, sympy.FallingFactorial)):
-        la = max(args, default=0.0)
-        if la > MAX_FACTORIAL_LOG10:
-            raise _TooLarge(f"factorial-like function of a number above 10^{MAX_FACTORIAL_LOG10}")
-        return _check(10**la * max(la, 1.0))
-    if isinstance(node, sympy.Mul):
-        return _check(sum(max(a, 0.0) for a in args))
-    if isinstance(node, sympy.Add):
-        return _check(max(args, default=0.0) + _math.log10(max(len(args), 1)))
-    return max(args, default=0.0)
-
-
-def _int_log10(v: int) -> float:
-    return abs(v).bit_length() * 0.30103
-
-
-def _check(log10: float) -> float:
-    if log10 > MAX_LOG10:
-        raise _TooLarge(f"value may exceed 10^{MAX_LOG10}")
-    return log10
-
-
-# ---------------------------------------------------------------------------- comparison
-
-
-def _norm_text(s: str) -> str:
-    """A light textual normal form, for answers SymPy cannot read (percentages, words)."""
-    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\s*\{([^{}]*)\}", r"\1", s)
-    s = re.sub(r"\\(?:left|right|displaystyle)\b", "", s)
-    s = re.sub(r"\\[,;:! ]", "", s)
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("$", "")
-    s = _PERCENT.sub("", s)
-    s = re.sub(r"\s+", "", s).rstrip(".")
-    # Word answers compare case-insensitively; LaTeX is case-sensitive (\Delta vs \delta).
-    return s.casefold() if re.fullmatch(r"[A-Za-z()'\- ]+", s) else s
-
-
-def _nesting(s: str) -> int:
-    """Deepest bracket nesting of ``s`` (parentheses, brackets and braces together)."""
-    depth = deepest = 0
-    for ch in s:
-        if ch in "([{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in ")]}":
-            depth = max(depth - 1, 0)
-    return deepest
+# ---------------------------------------------------------------------------- verifier
 
 
 def _gold_strings(ground_truth: Any) -> list[str]:
     """Gold answers as strings; a list gives alternatives (any one suffices)."""
-    if hasattr(ground_truth, "tolist") and not isinstance(ground_truth, (str, bytes)):
-        ground_truth = ground_truth.tolist()
+    ground_truth = plain(ground_truth)  # parquet gives numpy arrays of alternatives
     if isinstance(ground_truth, Mapping):
         ground_truth = ground_truth.get("answer", ground_truth.get("ground_truth"))
     items = list(ground_truth) if isinstance(ground_truth, (list, tuple)) else [ground_truth]
@@ -320,121 +65,15 @@ def _gold_strings(ground_truth: Any) -> list[str]:
     return out
 
 
-def _is_multi(expr: Any) -> int:
-    """How many answers a parsed gold lists (a FiniteSet of several, e.g. "find all")."""
-    import sympy
-
-    if isinstance(expr, sympy.FiniteSet):
-        return len(expr)
-    return 1
-
-
-def _is_collection(expr: Any) -> bool:
-    import sympy
-    from sympy.matrices import MatrixBase
-
-    return isinstance(expr, (sympy.FiniteSet, sympy.Tuple, sympy.Interval, sympy.Union, sympy.Set, MatrixBase))
-
-
-def _constant_sides(expr: Any) -> list | None:
-    """Sides without variables of an equation or a chain ``x = a = b``; None if not one."""
-    import sympy
-
-    eqs = None
-    if isinstance(expr, sympy.Eq):
-        eqs = [expr]
-    elif isinstance(expr, sympy.And) and all(isinstance(a, sympy.Eq) for a in expr.args):
-        eqs = list(expr.args)
-    if eqs is None:
-        return None
-    return [side for eq in eqs for side in eq.args if not side.free_symbols]
-
-
-def _mv_equal(gold: Any, pred: Any, float_rounding: int) -> bool:
-    same = _mv().verify([gold], [pred], float_rounding=float_rounding, timeout_seconds=None, raise_on_error=False)
-    return bool(same) and not _numerically_distinct(gold, pred, float_rounding)
-
-
-def _numerically_distinct(gold: Any, pred: Any, float_rounding: int) -> bool:
-    """True when two constants differ relatively, though math-verify called them equal.
-
-    math-verify rounds to ``float_rounding`` decimals, so every pair of numbers below
-    10^-6 "matches" (2^{-2017} = 3^{-2017}, 9!8!4!/25! = 10!8!4!/25!); a relative check
-    catches that. Only size-checked constants reach here, so evaluating them is cheap.
-    """
-    import sympy
-
-    if not (isinstance(gold, sympy.Expr) and isinstance(pred, sympy.Expr)):
-        return False
-    if gold.free_symbols or pred.free_symbols:
-        return False
-    try:
-        g, p = sympy.N(gold, 30), sympy.N(pred, 30)
-        if not (g.is_number and p.is_number) or g.has(sympy.zoo, sympy.nan) or p.has(sympy.zoo, sympy.nan):
-            return False
-        scale = sympy.Max(abs(g), abs(p))
-        return bool(abs(g - p) > sympy.Float(10) ** (2 - float_rounding) * scale)
-    except Exception:  # noqa: BLE001 - undecidable comparisons keep math-verify's answer
-        return False
-
-
-def _compare(gold: Any, pred: Any, float_rounding: int) -> tuple[bool, str]:
-    import sympy
-
-    n_gold = _is_multi(gold)
-    if n_gold > 1 and not _is_collection(pred):
-        return False, f"the gold lists {n_gold} answers; the prediction gives one"
-    if not isinstance(gold, (sympy.Eq, sympy.And)):
-        consts = _constant_sides(pred)
-        if consts:
-            # math-verify reads "3 = 5" or "x = 3 = 5" by its last side; every value stated must match.
-            for side in consts:
-                if too_large(side) or not _mv_equal(gold, side, float_rounding):
-                    return False, "an equation in the prediction states a value other than the gold"
-            return True, "correct"
-    if _mv_equal(gold, pred, float_rounding):
-        return True, "correct"
-    return False, "not equivalent to the gold answer"
-
-
-_BASE_RE = re.compile(r"([0-9A-Za-z]+)_\{?(\d+)\}?")
-
-
-def _base_form(s: str) -> tuple[str, int] | None:
-    """(digits, base) of a number written in another base, like ``52_8`` or ``4210_{5}``."""
-    m = _BASE_RE.fullmatch(s)
-    if not m:
-        return None
-    digits, base = m.group(1).upper(), int(m.group(2))
-    # only a real positional base whose digits all fit: "x_1" is a subscripted name, not
-    # the number x in base 1 (which would accept the bare answer "x")
-    if not 2 <= base <= 36 or any(int(d, 36) >= base for d in digits):
-        return None
-    return digits, base
-
-
-def _compare_base(gold: tuple[str, int], extracted: str) -> tuple[bool, str]:
-    norm = _norm_text(extracted)
-    pred = _base_form(norm)
-    digits, base = pred if pred else (norm.upper(), None)
-    if digits != gold[0]:
-        return False, f"digits differ from the gold {gold[0]}_{gold[1]}"
-    if base is not None and base != gold[1]:
-        return False, f"base {base} is not the gold's base {gold[1]}"
-    return True, "correct"
-
-
+@never_raises()  # SymPy can raise almost anything; one item scores 0
 def verify(answer: str, ground_truth: Any, extra_info: Mapping | None = None, **options: Any) -> Verdict:
     """Whether ``answer`` (the <answer> content) states the gold answer; never raises.
 
     Options: ``float_rounding`` (digits, default 6, math-verify's), ``max_chars`` (default
     :data:`MAX_CHARS`). Details: ``extracted`` (the string compared) and ``reason``.
     """
-    try:
-        rounding = int(options.get("float_rounding", 6))
-        return _verify(answer, ground_truth, rounding, int(options.get("max_chars", MAX_CHARS)))
-    except Exception as exc:  # noqa: BLE001 - SymPy can raise anything; one item scores 0
-        return Verdict.wrong(f"verifier error: {type(exc).__name__}: {str(exc)[:200]}")
+    rounding = int(options.get("float_rounding", 6))
+    return _verify(answer, ground_truth, rounding, int(options.get("max_chars", MAX_CHARS)))
 
 
 def _verify(answer: Any, ground_truth: Any, float_rounding: int, max_chars: int) -> Verdict:
@@ -506,19 +145,11 @@ def _rows(records: Sequence[Mapping], split: str, source: str, keep: Any = None)
     for i, rec in enumerate(records):
         if keep is not None and not keep(rec):
             continue
-        info = rec.get("extra_info") if isinstance(rec.get("extra_info"), Mapping) else {}
-        try:
-            idx = int(info.get("index", i))
-        except (TypeError, ValueError):
-            idx = i
+        idx = record_index(rec, i)
         rm = rec.get("reward_model")
         if isinstance(rm, Mapping) and rec.get("prompt") is not None:
-            prompt_text = user_text(rec["prompt"])
-            question = strip_r1_template(prompt_text)
-            if isinstance(rec["prompt"], str):
-                prompt = [{"role": "user", "content": prompt_text}]
-            else:
-                prompt = [dict(turn) for turn in rec["prompt"]]
+            question = strip_r1_template(user_text(rec["prompt"]))
+            prompt = prompt_messages(rec["prompt"])
             gt = rm.get("ground_truth")
             gt = gt if isinstance(gt, list) else _answer_text(gt)  # a list holds alternative answers
             source_name = str(rec.get("data_source") or source)  # released files keep theirs ("AIME")

@@ -281,7 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     if any(a in ("-h", "--help") for a in rest):
         print(command_help(command))
         return 0
-    task = _load(COMMANDS[command][0])
+    try:
+        task = _load(COMMANDS[command][0])
+    except UserError as exc:  # e.g. an MDRL_PLUGINS module that does not exist
+        print(f"mdrl {command}: {exc}", file=sys.stderr)
+        return 2
     if command in VERB_COMMANDS and rest and "=" not in rest[0] and not rest[0].startswith("-"):
         rest = [f"action={rest[0]}", *rest[1:]]
     multirun = any(a in ("-m", "--multirun") for a in rest)

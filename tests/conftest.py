@@ -46,3 +46,31 @@ def _fresh_scoring_pool():
     shutdown()
     yield
     shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """Each test leaves os.environ as it found it.
+
+    Code under test sets variables for the libraries it drives (the TRL backend points
+    TENSORBOARD_LOGGING_DIR into its run directory, shell completion rewrites COMP_LINE);
+    left behind, they would reach whichever test runs next, so results would depend on order.
+    """
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def released_prompt():
+    """``released_prompt(domain, question)``: the messages template=released renders for a
+    bare question (the product's path for rows that come without the authors' prompt)."""
+    from omegaconf import OmegaConf
+
+    from mdrl.cli import compose
+    from mdrl.jobs.templates import render
+
+    cfg = OmegaConf.to_container(compose("train", ["run_dir=/unused", "template=released"]).template, resolve=True)
+    return lambda domain, question: render(cfg, domain, question)["prompt"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from fractions import Fraction
 
 import pytest
@@ -130,13 +129,12 @@ def test_fractional_intermediates_are_exact():
      "(" * 60 + "1 + 2" + ")" * 60, "1 + " * 100_000 + "2", "9" * 400, "1" * 10_000_000],
     ids=lambda a: ascii(a[:24]),
 )
-def test_attacks_score_zero_quickly(attack):
+@pytest.mark.timeout(60)  # a hang guard only: how fast each attack is refused is benchmarks/adversarial_latency.py
+def test_attacks_score_zero(attack):
     gt = {"numbers": [1, 2], "target": 3}
-    t0 = time.perf_counter()
     v = cd.verify(attack, gt)
     assert isinstance(v, Verdict) and not v.correct and v.fraction == 0.0
     assert v.details["reason"]
-    assert time.perf_counter() - t0 < 1.0
 
 
 def test_nesting_within_limit_is_fine():
@@ -182,7 +180,7 @@ def test_fuzz_valid_expressions_evaluate_like_fractions(nums, rnd):
 # ---------------------------------------------------------------------------- loader
 
 
-def test_released_loader_keeps_rows_and_recovers_question(released):
+def test_released_loader_keeps_rows_and_recovers_question(released, released_prompt):
     assert len(released) == 1024
     row = released[0]
     assert row["data_source"] == "countdown"
@@ -190,19 +188,23 @@ def test_released_loader_keeps_rows_and_recovers_question(released):
     q = row["extra_info"]["question"]
     assert q.startswith("Using the numbers [30, 71, 88, 2], create an equation that equals 45.")
     assert "User:" not in q and "Assistant:" not in q
-    # our template reproduces the released prompt text exactly, for every row
+    # template=released rebuilds each released prompt exactly from the recovered question,
+    # so rows that come without one (generated, local files) read like the authors' rows
     for r in released:
         gt = r["reward_model"]["ground_truth"]
-        assert r["prompt"][0]["content"] == cd.r1_prompt(cd.question_text(gt["numbers"], gt["target"]))
+        assert r["prompt"] == released_prompt("countdown", r["extra_info"]["question"])
+        assert r["extra_info"]["question"].startswith(f"Using the numbers {gt['numbers']}, create an equation that equals {gt['target']}.")
 
 
-def test_local_jsonl_loader(tmp_path):
+def test_local_jsonl_loader(tmp_path, released_prompt):
     path = tmp_path / "cd.jsonl"
     path.write_text("\n".join(json.dumps({"nums": n, "target": t}) for n, t in [([1, 2, 3], 6), ([4, 5], 20)]))
     rows = cd.load_countdown(str(path), split="train")
     assert [r["reward_model"]["ground_truth"] for r in rows] == [{"numbers": [1, 2, 3], "target": 6}, {"numbers": [4, 5], "target": 20}]
-    assert rows[1]["extra_info"] == {"question": cd.question_text([4, 5], 20), "split": "train", "index": 1}
-    assert rows[0]["prompt"][0]["content"].endswith("Assistant: <think>")
+    info = rows[1]["extra_info"]
+    assert (info["split"], info["index"]) == ("train", 1)
+    assert info["question"].startswith("Using the numbers [4, 5], create an equation that equals 20.")  # the released wording
+    assert rows[0]["prompt"] == released_prompt("countdown", rows[0]["extra_info"]["question"])
 
 
 # ---------------------------------------------------------------------------- generator
@@ -214,7 +216,7 @@ def test_generator_is_deterministic_per_seed():
 
 
 @pytest.mark.parametrize("num_count, max_number", [(3, 20), (4, 100), ([3, 6], 100), (6, 50)])
-def test_generated_puzzles_are_valid_and_verify(num_count, max_number):
+def test_generated_puzzles_are_valid_and_verify(num_count, max_number, released_prompt):
     rows = cd.generate(60, seed=1, num_count=num_count, max_number=max_number, split="test")
     lo, hi = (num_count, num_count) if isinstance(num_count, int) else num_count
     keys = set()
@@ -224,8 +226,8 @@ def test_generated_puzzles_are_valid_and_verify(num_count, max_number):
         assert row["data_source"] == "countdown" and info["split"] == "test" and info["index"] == i
         assert lo <= len(gt["numbers"]) <= hi and all(1 <= n <= max_number for n in gt["numbers"])
         assert 1 <= gt["target"] <= 100
-        assert info["question"] == cd.question_text(gt["numbers"], gt["target"])
-        assert row["prompt"][0]["content"] == cd.r1_prompt(info["question"])
+        assert info["question"].startswith(f"Using the numbers {gt['numbers']}, create an equation that equals {gt['target']}.")
+        assert row["prompt"] == released_prompt("countdown", info["question"])
         assert cd.verify(info["solution"], gt).correct, (gt, info["solution"])
         keys.add((tuple(sorted(gt["numbers"])), gt["target"]))
     assert len(keys) == len(rows), "puzzles repeat within one call"

@@ -167,26 +167,26 @@ def tiny_model(tmp_path_factory) -> str:
     return ensure_tiny_model(OmegaConf.to_container(cfg.model, resolve=True), texts, tmp_path_factory.mktemp("tiny") / "model")
 
 
-def _trl_draws(tiny_model, tmp_path, curriculum: str) -> list[float]:
-    """Difficulties of the rows TRL's own train dataloader yields, in order."""
-    from mdrl.jobs import trl_curriculum
-    from mdrl.jobs.trl_backend import grpo_config, to_dataset
+def _trl_draws(tiny_model, tmp_path, curriculum: str, *overrides: str) -> list[float]:
+    """Difficulties of the rows TRL's own train dataloader yields, in order, from the trainer
+    ``mdrl train`` builds (trl_backend.grpo_trainer)."""
+    from mdrl.jobs.trl_backend import grpo_trainer
 
     levels = [5, 2, 4, 3, 2, 5, 3, 4]
     rows = [{"data_source": "kk", "prompt": [{"role": "user", "content": f"q{i}"}], "reward_model": {"ground_truth": "{}"},
              "extra_info": {"raw_prompt": f"question {i} ", "domain": "kk", "difficulty": float(lv)}} for i, lv in enumerate(levels)]
-    cfg = OmegaConf.to_container(compose("train", ["run_dir=/unused", f"curriculum={curriculum}", "trl.prompts_per_step=2", "trl.num_generations=2"]), resolve=True)
-    args = grpo_config(cfg["trl"], cfg["algorithm"], tmp_path)
-    trainer_cls, _, args.shuffle_dataset = trl_curriculum.apply(cfg, rows, None, tmp_path)
-    trainer = trainer_cls(model=tiny_model, reward_funcs=[lambda completions, **k: [0.0] * len(completions)], args=args, train_dataset=to_dataset(rows))
-    draws = [json.loads(x["extra_info"])["difficulty"] for batch in trainer.get_train_dataloader() for x in batch]
-    return draws
+    cfg = OmegaConf.to_container(compose("train", ["run_dir=/unused", f"curriculum={curriculum}", "trl.prompts_per_step=2", "trl.num_generations=2", *overrides]), resolve=True)
+    reward = lambda completions, **k: [0.0] * len(completions)  # noqa: E731
+    reward.__name__ = "zero"
+    trainer = grpo_trainer(cfg, tiny_model, rows, reward, tmp_path)
+    return [json.loads(x["extra_info"])["difficulty"] for batch in trainer.get_train_dataloader() for x in batch]
 
 
 def test_trl_dataloader_keeps_the_easy_to_hard_order(tiny_model, tmp_path):
     draws = _trl_draws(tiny_model, tmp_path, "easy_to_hard")
     # each prompt num_generations=2 times in a row, the prompts easy to hard
     assert draws[::2] == draws[1::2] and draws[::2] == sorted([5, 2, 4, 3, 2, 5, 3, 4])
+    assert _trl_draws(tiny_model, tmp_path, "easy_to_hard", "curriculum.reverse=true")[::2] == sorted([5, 2, 4, 3, 2, 5, 3, 4], reverse=True)
     shuffled = _trl_draws(tiny_model, tmp_path, "none")
     assert sorted(shuffled[::2]) == sorted(draws[::2]) and shuffled[::2] != sorted(shuffled[::2])
 

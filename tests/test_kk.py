@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -152,7 +151,7 @@ def test_registry_routes_sources():
 # ---------------------------------------------------------------------------- loaders
 
 
-def test_load_released_base_test(shared_data, dcs_rows):
+def test_load_released_base_test(shared_data, dcs_rows, released_prompt):
     rows = kk.load_kk(str(shared_data / "dcs/kk/test.parquet"))
     assert len(rows) == 600
     for row, raw in zip(rows, dcs_rows):
@@ -161,8 +160,8 @@ def test_load_released_base_test(shared_data, dcs_rows):
         assert row["extra_info"]["question"] == raw["quiz"]
         assert row["extra_info"]["names"] == raw["names"]
         assert row["reward_model"]["ground_truth"] == raw["reward_model"]["ground_truth"]
-        # the released prompt is our R1 template around the quiz
-        assert raw["prompt"][0]["content"] == kk.r1_prompt(raw["quiz"])
+        # template=released rebuilds the released prompt exactly from the bare quiz
+        assert raw["prompt"] == released_prompt("kk", raw["quiz"])
 
 
 def test_load_logic_rl_instruct_split(shared_data):
@@ -209,7 +208,7 @@ def test_generator_is_deterministic_and_extends():
 
 
 @pytest.mark.parametrize("people", [2, 3, 5, 8])
-def test_generated_puzzles_are_unique_and_gold_verifies(people):
+def test_generated_puzzles_are_unique_and_gold_verifies(people, released_prompt):
     from reasoning_gym.logic.knights_knaves import KnightsKnavesDataset
 
     rows = kk.generate(15, seed=3, num_people=people)
@@ -224,7 +223,7 @@ def test_generated_puzzles_are_unique_and_gold_verifies(people):
         assert [tuple(map(bool, s)) for s in KnightsKnavesDataset.find_solution(stmts)] == sols
         assert kk.verify(gt["solution_text_format"], gt).correct
         quiz = row["extra_info"]["question"]
-        assert row["prompt"][0]["content"] == kk.r1_prompt(quiz)
+        assert row["prompt"] == released_prompt("kk", quiz)  # reads like a released row
         assert quiz.startswith("A very special island") and quiz.endswith("So who is a knight and who is a knave?")
         assert all(name in quiz for name in row["extra_info"]["names"])
 
@@ -256,24 +255,19 @@ _adversarial = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_adversarial)
-def test_fuzz_never_raises_and_is_fast(answer):
-    t = time.perf_counter()
+@pytest.mark.timeout(300)  # a hang guard only; latency is measured in benchmarks/adversarial_latency.py
+def test_fuzz_never_raises(answer):
     v = kk.verify(answer, GT)
-    assert time.perf_counter() - t < 0.5
     assert 0.0 <= v.fraction <= 1.0 and isinstance(v.correct, bool) and "reason" in v.details
 
 
 def test_rows_survive_a_parquet_round_trip(tmp_path, shared_data):
-    """Rows (released + generated) share one parquet with ground truths as JSON text, then reload."""
-    import pandas as pd
+    """Rows (released + generated) written by prepare's writer into one parquet reload as they were."""
+    from mdrl.jobs.prepare import write_rows
 
     rows = kk.load_kk(str(shared_data / "dcs/kk/test.parquet"))[:20] + kk.generate(20, seed=2, num_people=3)
-    df = pd.DataFrame(rows)
-    df["reward_model"] = [
-        {"style": "rule", "ground_truth": json.dumps(r["reward_model"]["ground_truth"])} for r in rows
-    ]
     path = tmp_path / "kk.parquet"
-    df.to_parquet(path, index=False)
+    write_rows(rows, path)
     back = kk.load_kk(str(path), split="train")
     assert len(back) == 40
     for row, orig in zip(back, rows):

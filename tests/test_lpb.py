@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -85,7 +84,7 @@ def test_changing_k_cells_costs_k_cells(lpb_rows, zebralogic_rows):
                 assert v.fraction == pytest.approx((cells - k) / cells), (k, v.details)
 
 
-def test_loaders_keep_prompts_and_recover_questions(shared_data, lpb_rows, zebralogic_rows):
+def test_loaders_keep_prompts_and_recover_questions(shared_data, lpb_rows, zebralogic_rows, released_prompt):
     from mdrl.domains.io import read_records
 
     raw = read_records(shared_data / "dcs/zebra/test.parquet")
@@ -95,14 +94,14 @@ def test_loaders_keep_prompts_and_recover_questions(shared_data, lpb_rows, zebra
         question = row["extra_info"]["question"]
         assert question.startswith("# Puzzle to Solve") and "Assistant:" not in question
         assert "A conversation between" not in question
-        # the released prompt is exactly our template around the recovered question
-        assert rec["prompt"][0]["content"] == lpb.r1_prompt(question)
+        # template=released rebuilds the released prompt exactly from the recovered question
+        assert rec["prompt"] == released_prompt("lpb", question)
         cats = rec["reward_model"]["categories"]
         houses = len(json.loads(rec["reward_model"]["ground_truth"]))
         assert question == lpb.question_text(row["extra_info"]["puzzle"], houses, cats)
     z = zebralogic_rows[0]
     assert z["data_source"] == "zebralogic" and z["extra_info"]["row_order"] == "house"
-    assert z["prompt"][0]["content"] == lpb.r1_prompt(z["extra_info"]["question"])
+    assert z["prompt"] == released_prompt("lpb", z["extra_info"]["question"])  # ZebraLogic rows read like the released ones
     assert z["extra_info"]["puzzle"].startswith("There are ") and z["extra_info"]["zebra_id"]
 
 
@@ -279,11 +278,11 @@ def test_generated_puzzles_have_unique_solutions(houses, cats):
             assert lpb.clue_text(clue) in info["puzzle"]
 
 
-def test_generated_rows_layout():
+def test_generated_rows_layout(released_prompt):
     row = lpb.generate(1, seed=0, houses=4, categories=3)[0]
     info = row["extra_info"]
     assert row["data_source"] == "zebra" and info["row_order"] == "house" and info["houses"] == 4
-    assert row["prompt"][0]["content"] == lpb.r1_prompt(info["question"])
+    assert row["prompt"] == released_prompt("lpb", info["question"])
     assert info["question"] == lpb.question_text(info["puzzle"], 4, info["categories"])
     assert info["categories"][0] == "Name" and len(info["categories"]) == 3
     json.dumps(row)  # serialisable as it is
@@ -296,10 +295,8 @@ def test_generator_is_deterministic_and_extends():
     assert a != lpb.generate(8, seed=4, houses=4, categories=4)
 
 
-def test_generator_is_fast_and_solver_confirms_larger_grids():
-    t = time.perf_counter()
-    rows = lpb.generate(10, seed=1, houses=5, categories=4)
-    assert (time.perf_counter() - t) / len(rows) < 0.5
+def test_solver_confirms_generated_larger_grids():
+    rows = lpb.generate(10, seed=1, houses=5, categories=4)  # generation speed: benchmarks/adversarial_latency.py
     for row in rows:
         info = row["extra_info"]
         clues = json.loads(info["clues"])
@@ -331,29 +328,23 @@ _adversarial = st.one_of(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(_adversarial)
-def test_fuzz_never_raises_and_is_fast(answer):
-    t = time.perf_counter()
+@pytest.mark.timeout(300)  # a hang guard only; latency is measured in benchmarks/adversarial_latency.py
+def test_fuzz_never_raises(answer):
     v = lpb.verify(answer, GT, {"row_order": "any"})
-    assert time.perf_counter() - t < 1.0
     assert 0.0 <= v.fraction <= 1.0 and isinstance(v.correct, bool) and "reason" in v.details
 
 
 def test_rows_of_every_source_share_one_parquet(tmp_path, lpb_rows, zebralogic_rows):
-    """LPB, ZebraLogicBench, generated and K&K rows fit one parquet (no clashing extra_info types)."""
-    import pandas as pd
-
+    """LPB, ZebraLogicBench, generated and K&K rows fit one parquet through prepare's writer
+    (no clashing extra_info types), and the grid rows reload as they were."""
     from mdrl.domains import kk
+    from mdrl.domains.io import read_records
+    from mdrl.jobs.prepare import write_rows
 
     rows = lpb_rows[:10] + zebralogic_rows[:10] + lpb.generate(10, seed=0) + kk.generate(5, seed=0)
-    df = pd.DataFrame(rows)
-    df["reward_model"] = [
-        {"style": "rule", "ground_truth": g if isinstance(g, str) else json.dumps(g)}
-        for g in (r["reward_model"]["ground_truth"] for r in rows)
-    ]
-    path = tmp_path / "mixed.parquet"
-    df.to_parquet(path, index=False)
-    sub = df[df["data_source"].isin(["zebra", "zebralogic"])]
-    sub.to_parquet(tmp_path / "grid.parquet", index=False)
+    write_rows(rows, tmp_path / "mixed.parquet")
+    assert [r["data_source"] for r in read_records(tmp_path / "mixed.parquet")] == [r["data_source"] for r in rows]
+    write_rows([r for r in rows if r["data_source"] in ("zebra", "zebralogic")], tmp_path / "grid.parquet")
     back = lpb.load_lpb(str(tmp_path / "grid.parquet"), split="train")
     assert len(back) == 30
     for row, orig in zip(back, rows):

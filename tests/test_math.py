@@ -6,7 +6,6 @@ import json
 import multiprocessing
 import re
 import threading
-import time
 
 import pytest
 import sympy
@@ -266,21 +265,19 @@ def _verify_in_worker(answer: str) -> tuple[bool, str]:
     return v.correct, v.details.get("reason", "")
 
 
-def test_dangerous_expressions_return_zero_quickly():
+def test_dangerous_expressions_return_zero():
     # Each case runs in a worker that is killed if it hangs: a hang fails the test, not the run.
+    # How fast each is refused is measured in benchmarks/adversarial_latency.py.
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
         pool.apply(_verify_in_worker, ("1",))  # warm the worker's imports
         for answer in DANGEROUS:
-            t0 = time.perf_counter()
             try:
                 correct, reason = pool.apply_async(_verify_in_worker, (answer,)).get(timeout=10)
             except multiprocessing.TimeoutError:
                 pool.terminate()
                 pytest.fail(f"verify hung on {answer[:40]!r}")
-            elapsed = time.perf_counter() - t0
             assert not correct and reason, answer
-            assert elapsed < 5.0, (answer[:40], elapsed)
 
 
 def test_refusal_reasons_are_specific():

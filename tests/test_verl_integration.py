@@ -11,7 +11,7 @@ ids that decode to known responses, with per-domain metrics from veRL's own
 from __future__ import annotations
 
 import asyncio
-import time
+import json
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +101,7 @@ def rollout_batch(tokenizer, items: list[dict], responses: list[str]):
     )
 
 
-def run_reward_manager(vcfg, tokenizer, batch) -> tuple[list[dict], float]:
+def run_reward_manager(vcfg, tokenizer, batch) -> list[dict]:
     """Score every item through the reward manager veRL's config selects, concurrently."""
     from verl.trainer.ppo.reward import load_reward_manager
 
@@ -110,9 +110,7 @@ def run_reward_manager(vcfg, tokenizer, batch) -> tuple[list[dict], float]:
     async def all_items():
         return await asyncio.gather(*[mgr.run_single(batch[i: i + 1]) for i in range(len(batch))])
 
-    t0 = time.perf_counter()
-    out = mgr.loop.run_until_complete(all_items())
-    return out, time.perf_counter() - t0
+    return mgr.loop.run_until_complete(all_items())
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -121,14 +119,20 @@ def test_every_mixture_and_algorithm_passes_verls_validation(mixture, algorithm,
     cfg = _cfg(tmp_path, None, tiny_model, f"mixture={mixture}", f"algorithm={algorithm}")
     vcfg = verl_config.build(cfg, [str(tmp_path / "train.parquet")], str(tmp_path / "val.parquet"), tiny_model)
     verl_config.validate(vcfg)
-    assert vcfg.algorithm.adv_estimator == cfg.algorithm.adv_estimator
-    assert vcfg.reward.custom_reward_function.path == "pkg://mdrl.scoring.verl_reward"
-    assert vcfg.reward.custom_reward_function.reward_kwargs.scheme == cfg.reward.scheme
-    assert vcfg.critic.enable == bool(cfg.algorithm.use_critic)
-    assert vcfg.actor_rollout_ref.actor.optim.lr == cfg.algorithm.lr
-    assert vcfg.actor_rollout_ref.rollout.n == cfg.algorithm.rollout_n
-    # the r1 template is raw text: veRL must be handed a chat template that passes it through
-    assert vcfg.actor_rollout_ref.model.custom_chat_template == verl_config.PASSTHROUGH_CHAT_TEMPLATE
+    # GAE learns a value model; the group estimators (GRPO, RLOO, REINFORCE++) must not train one
+    assert vcfg.critic.enable == (vcfg.algorithm.adv_estimator == "gae")
+    # the reward function veRL loads from this config is mdrl's scorer under the experiment's
+    # reward settings: it pays what mdrl's own scoring pays for the same responses
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
+    from mdrl.scoring import score_one
+
+    reward_fn = get_custom_reward_fn(vcfg)
+    settings = OmegaConf.to_container(cfg.reward, resolve=True)
+    gt = json.dumps({"numbers": [1, 2, 3], "target": 6})
+    for response in (" 1+2+3 </think> <answer>1 + 2 + 3</answer>", "no tags", " </think> <answer>1 * 2</answer>"):
+        got = asyncio.run(reward_fn(data_source="countdown", solution_str=response, ground_truth=gt, extra_info={}))
+        assert got["score"] == pytest.approx(score_one("countdown", response, gt, {}, settings)["score"])
 
 
 @pytest.mark.parametrize("mixture", MIXTURES)
@@ -160,7 +164,7 @@ def test_prepared_data_survives_verls_loader_and_scores_right(mixture, tiny_mode
         golds = [gold_response(it["extra_info"]["domain"], it) for it in items]
         cases = [(it, g, 1.0) for it, g in zip(items, golds) if g] + [(it, WRONG, 0.0) for it in items]
         batch = rollout_batch(tokenizer, [c[0] for c in cases], [c[1] for c in cases])
-        out, _ = run_reward_manager(vcfg, tokenizer, batch)
+        out = run_reward_manager(vcfg, tokenizer, batch)
         got = [o["reward_score"] for o in out]
         want = [c[2] for c in cases]
         assert got == want, [(c[0]["data_source"], c[1][:80], g) for c, g in zip(cases, got) if g != c[2]]
@@ -192,12 +196,11 @@ def test_reward_manager_of_each_algorithm_scores_and_cuts_a_hanging_item(algorit
     cases = [(it, gold_response("countdown", it), 1.1) for it in items] + [(it, "no tags at all", -0.1) for it in items[:2]]
     cases.append((hanging, HANG, -0.1))
     batch = rollout_batch(tokenizer, [c[0] for c in cases], [c[1] for c in cases])
-    out, elapsed = run_reward_manager(vcfg, tokenizer, batch)
+    out = run_reward_manager(vcfg, tokenizer, batch)
     assert [o["reward_score"] for o in out] == pytest.approx([c[2] for c in cases])
     assert out[-1]["reward_extra_info"]["timeout"] == 1.0
     assert all(o["reward_extra_info"]["timeout"] == 0.0 for o in out[:-1])
-    # the hanging item costs its 2 s limit once, concurrently with the rest (pool start-up aside)
-    assert elapsed < 2.0 + 8.0, elapsed
+    # how long the batch takes with a hanging item in it: benchmarks/adversarial_latency.py
 
 
 def test_dapo_selects_veRLs_dapo_manager_with_overlong_penalty(tiny_model, tmp_path):

@@ -10,6 +10,7 @@ group, rows dropped by length, the CodeR1 half used, file hashes and the resolve
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -37,18 +38,25 @@ def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: 
     ``units`` maps each source to the unit balanced under ``normalize``: its study domain
     (``group``) or the source itself; every unit gets ``rows_per_domain`` rows (default:
     the smallest unit's total), split among its sources by weight (see ``split_unit``).
+    A source of weight 0 gets none; a unit whose sources all weigh 0 gets none.
     """
     sources = mixture["sources"]
     capped = {s: min(available[s], int(sources[s].get("size") or available[s])) for s in available}
+    weights = {s: float(sources[s].get("weight", 1.0)) for s in capped}
     if not mixture.get("normalize"):
-        return {s: max(0, round(capped[s] * float(sources[s].get("weight", 1.0)))) for s in capped}
+        return {s: max(0, round(capped[s] * weights[s])) for s in capped}
+    # weight 0 drops a source (how a curriculum stage leaves one out): it gets no rows and its
+    # rows do not count toward its unit's size, else the unit's share would go unfilled
     by_unit: dict[str, list[str]] = defaultdict(list)
     for s in capped:
-        by_unit[units[s]].append(s)
+        if weights[s] > 0:
+            by_unit[units[s]].append(s)
+    plan: dict[str, int] = {s: 0 for s in capped}
+    if not by_unit:
+        return plan
     per_unit = mixture.get("rows_per_domain") or min(sum(capped[s] for s in ss) for ss in by_unit.values())
-    plan: dict[str, int] = {}
     for ss in by_unit.values():
-        plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: float(sources[s].get("weight", 1.0)) for s in ss}))
+        plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: weights[s] for s in ss}))
     return plan
 
 
@@ -150,7 +158,9 @@ def sample_val(rows: list[dict], n: int | None, rng: random.Random) -> list[dict
     return [rows[i] for i in keep]
 
 
-def _to_parquet(rows: list[dict], path: Path) -> str:
+def write_rows(rows: list[dict], path: Path) -> str:
+    """Rows in veRL's layout to one parquet file (written whole, then moved into place);
+    returns the file's sha256. Every domain's rows can share the file (see below)."""
     import pandas as pd
 
     df = pd.DataFrame(rows)
@@ -224,6 +234,58 @@ class _LengthFilter:
         }
 
 
+@dataclasses.dataclass
+class _Sources:
+    """The training sources of a mixture, loaded, templated and length-filtered."""
+
+    entries: dict[str, dict] = dataclasses.field(default_factory=dict)  # catalog entry per source
+    pools: dict[str, list[dict]] = dataclasses.field(default_factory=dict)  # rows that passed the filter
+    loaded: dict[str, int] = dataclasses.field(default_factory=dict)
+    dropped: dict[str, int] = dataclasses.field(default_factory=dict)
+    used: dict[str, dict] = dataclasses.field(default_factory=dict)  # where each source's rows came from
+
+
+def _load_sources(mixture: dict, catalog: dict, template: dict, zh: str | None, length_filter: _LengthFilter) -> _Sources:
+    src = _Sources()
+    for name in mixture["sources"]:
+        entry = src.entries[name] = source_entry(catalog, name)
+        domain = entry["domain"]
+        spec = resolve_entry(entry["train"], catalog["data_root"], f"source {name}")
+        rows = language.load_entry(spec, domain, catalog["data_root"], "train", f"source {name}", zh)
+        if not rows:
+            raise UserError(f"source {name!r} has no rows")
+        src.used[name] = {k: spec[k] for k in ("loader", "files", "generate") if k in spec}
+        if domain == "code":
+            src.used[name]["coder1_halves"] = code_halves(rows)
+        # template first: the prompt's length depends on it; then drop what veRL would drop
+        # (language=zh rows carry Chinese prompts of their own: the released English ones do not apply)
+        rows = [apply_template(r, template, domain, bool(spec.get("released_prompts")) and not zh) for r in rows]
+        src.loaded[name] = len(rows)
+        src.pools[name], src.dropped[name] = length_filter(rows, f"source {name}")
+        if not src.pools[name]:
+            raise UserError(f"source {name!r}: all {src.loaded[name]} prompts are longer than max_prompt_length={length_filter.max_len} tokens")
+    return src
+
+
+def _load_val(mixture: dict, catalog: dict, template: dict, zh: str | None, length_filter: _LengthFilter) -> tuple[list[dict], dict[str, dict]]:
+    """The validation rows of ``mixture.val`` (benchmarks), sampled to ``val_rows`` each, and what was kept."""
+    val: list[dict] = []
+    val_info: dict[str, dict] = {}
+    val_rng = random.Random(int(mixture.get("seed", 0)))
+    for name in mixture.get("val") or []:
+        entry = catalog["benchmarks"].get(name)
+        if entry is None:
+            raise UserError(f"validation set {name!r} is not in the catalog benchmarks (known: {', '.join(catalog['benchmarks'])})")
+        spec = resolve_entry(entry, catalog["data_root"], f"benchmark {name}")
+        rows = language.load_entry(spec, entry["domain"], catalog["data_root"], "test", f"benchmark {name}", zh)
+        rows = [apply_template(r, template, entry["domain"], bool(spec.get("released_prompts")) and not zh) for r in rows]
+        kept, n_dropped = length_filter(rows, f"benchmark {name}")
+        take = sample_val(kept, mixture.get("val_rows"), val_rng)
+        val_info[name] = {"group": entry.get("group"), "available": len(rows), "dropped_by_length": n_dropped, "written": len(take)}
+        val.extend(take)
+    return val, val_info
+
+
 def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     """Write the data of ``cfg`` into ``out_dir``; returns the manifest."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,67 +295,44 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
     cur_cfg = OmegaConf.to_container(cfg.curriculum, resolve=True)
     rng = random.Random(int(mixture.get("seed", 0)))
     zh_train, zh_val = language.for_split(cfg, "train"), language.for_split(cfg, "val")  # None where English
-    train_template, val_template = language.localize_template(template, zh_train), language.localize_template(template, zh_val)
+    train_template = language.localize_template(template, zh_train)
     length_filter = _LengthFilter(cfg, mixture, train_template)
-
-    entries: dict[str, dict] = {}
-    pools: dict[str, list[dict]] = {}
-    loaded: dict[str, int] = {}
-    dropped: dict[str, int] = {}
-    used: dict[str, dict] = {}
-    for name in mixture["sources"]:
-        entry = entries[name] = source_entry(catalog, name)
-        domain = entry["domain"]
-        spec = resolve_entry(entry["train"], catalog["data_root"], f"source {name}")
-        rows = language.load_entry(spec, domain, catalog["data_root"], "train", f"source {name}", zh_train)
-        if not rows:
-            raise UserError(f"source {name!r} has no rows")
-        used[name] = {k: spec[k] for k in ("loader", "files", "generate") if k in spec}
-        if domain == "code":
-            used[name]["coder1_halves"] = code_halves(rows)
-        # template first: the prompt's length depends on it; then drop what veRL would drop
-        # (language=zh rows carry Chinese prompts of their own: the released English ones do not apply)
-        rows = [apply_template(r, train_template, domain, bool(spec.get("released_prompts")) and not zh_train) for r in rows]
-        loaded[name] = len(rows)
-        pools[name], dropped[name] = length_filter(rows, f"source {name}")
-        if not pools[name]:
-            raise UserError(f"source {name!r}: all {loaded[name]} prompts are longer than max_prompt_length={length_filter.max_len} tokens")
-    units = balance_units(entries, mixture)
-    plan = plan_sizes({s: len(r) for s, r in pools.items()}, units, mixture)
-
+    src = _load_sources(mixture, catalog, train_template, zh_train, length_filter)
+    plan = plan_sizes({s: len(r) for s, r in src.pools.items()}, balance_units(src.entries, mixture), mixture)
     train, train_domains = [], []
     for name, n in plan.items():
-        for row in sample_rows(pools[name], n, rng):
+        for row in sample_rows(src.pools[name], n, rng):
             train.append(row)
-            train_domains.append(entries[name]["domain"])
+            train_domains.append(src.entries[name]["domain"])
     stages = get_curriculum(cur_cfg["name"])(train, train_domains, cur_cfg, rng)
+    val, val_info = _load_val(mixture, catalog, language.localize_template(template, zh_val), zh_val, length_filter)
+    files, stage_files = _write_files(out_dir, stages, val)
+    manifest = _manifest(cfg, out_dir, mixture, template, cur_cfg, src, plan, stages, stage_files, val, val_info, length_filter, files)
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
+    return manifest
 
-    val: list[dict] = []
-    val_info: dict[str, dict] = {}
-    val_rng = random.Random(int(mixture.get("seed", 0)))
-    for name in mixture.get("val") or []:
-        entry = catalog["benchmarks"].get(name)
-        if entry is None:
-            raise UserError(f"validation set {name!r} is not in the catalog benchmarks (known: {', '.join(catalog['benchmarks'])})")
-        spec = resolve_entry(entry, catalog["data_root"], f"benchmark {name}")
-        rows = language.load_entry(spec, entry["domain"], catalog["data_root"], "test", f"benchmark {name}", zh_val)
-        rows = [apply_template(r, val_template, entry["domain"], bool(spec.get("released_prompts")) and not zh_val) for r in rows]
-        kept, n_dropped = length_filter(rows, f"benchmark {name}")
-        take = sample_val(kept, mixture.get("val_rows"), val_rng)
-        val_info[name] = {"group": entry.get("group"), "available": len(rows), "dropped_by_length": n_dropped, "written": len(take)}
-        val.extend(take)
 
+def _write_files(out_dir: Path, stages: list[list[dict]], val: list[dict]) -> tuple[dict[str, str], list[str]]:
+    """train.parquet (or one file per stage) and val.parquet; returns ({file: sha256}, train files)."""
     files: dict[str, str] = {}
     stage_files = []
     for i, stage in enumerate(stages):
         fname = "train.parquet" if len(stages) == 1 else f"train_stage{i}.parquet"
-        files[fname] = _to_parquet(stage, out_dir / fname)
+        files[fname] = write_rows(stage, out_dir / fname)
         stage_files.append(str(out_dir / fname))
     if val:
-        files["val.parquet"] = _to_parquet(val, out_dir / "val.parquet")
+        files["val.parquet"] = write_rows(val, out_dir / "val.parquet")
+    return files, stage_files
+
+
+def _manifest(cfg: DictConfig, out_dir: Path, mixture: dict, template: dict, cur_cfg: dict, src: _Sources, plan: dict[str, int],
+              stages: list[list[dict]], stage_files: list[str], val: list[dict], val_info: dict, length_filter: _LengthFilter,
+              files: dict[str, str]) -> dict:
+    """What was written and why: rows per source and study domain, filters, files, config and provenance."""
+    entries, loaded, dropped, pools, used = src.entries, src.loaded, src.dropped, src.pools, src.used
     groups = {s: str(entries[s].get("group") or entries[s]["domain"]) for s in plan}
     rows_per_group = {g: sum(plan[s] for s in plan if groups[s] == g) for g in sorted(set(groups.values()))}
-    manifest = {
+    return {
         "mixture": mixture["name"],
         "rows": {
             s: {
@@ -325,8 +364,6 @@ def prepare(cfg: DictConfig, out_dir: Path) -> dict:
         "config": OmegaConf.to_container(cfg, resolve=False),
         "provenance": provenance(),
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return manifest
 
 
 def run(cfg: DictConfig) -> dict:
