@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("mdrl.jobs.data_fetch:run", "'mdrl data fetch [sources=...] [data_root=...]': download the released data files, checked and resumable"),
 }
 
+# commands whose job checks its own config first (check_experiment), so that a refused job
+# of a sweep still leaves its FAILED marker and train.log
+SELF_VALIDATING = {"train", "prepare"}
+
 # commands whose first bare word is an action: `mdrl data fetch ...` = `mdrl data action=fetch ...`
 VERB_COMMANDS = {"data"}
 
@@ -150,9 +154,15 @@ def _load(target: str) -> Callable:
 
 def explain_compose_error(exc: Exception, command: str) -> str:
     """Turn Hydra/OmegaConf composition errors into one sentence."""
+    typed = _explain_type_error(exc.__cause__)
+    if typed:
+        return typed
     msg = str(exc)
     m = re.search(r"Could not override '([^']+)'", msg) or re.search(r"Key '([^']+)' is not in struct", msg)
     if m:
+        near = _keys_named(command, m.group(1).rpartition(".")[2])
+        if near:
+            return f"unknown config key '{m.group(1)}' for 'mdrl {command}' (did you mean {' or '.join(near)}?)"
         return f"unknown config key '{m.group(1)}' for 'mdrl {command}' (see conf/{command}.yaml; add keys with +key=value)"
     m = re.search(r"Could not find '([^']+)/([^']+)'", msg)
     if m:
@@ -164,6 +174,54 @@ def explain_compose_error(exc: Exception, command: str) -> str:
         return f"missing required setting '{m.group(1)}' (pass {m.group(1)}=...)"
     first = msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
     return first.rstrip(".")
+
+
+def _keys_named(command: str, leaf: str) -> list[str]:
+    """Keys of ``command``'s default config whose last part is ``leaf`` (``scheme`` -> ``reward.scheme``)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import DictConfig
+
+    def walk(node, prefix: str):
+        for key in node.keys():
+            child = node._get_node(key)
+            if str(key) == leaf:
+                yield f"{prefix}{key}"
+            if isinstance(child, DictConfig) and prefix.count(".") < 2:  # three levels deep is enough
+                yield from walk(child, f"{prefix}{key}.")
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+            cfg = hydra_compose(config_name=command)
+        return sorted(walk(cfg, ""))[:3]
+    except Exception:  # noqa: BLE001 - a hint only; the sentence stands without it
+        return []
+    finally:
+        GlobalHydra.instance().clear()
+
+
+# OmegaConf's names of the types a typed schema field converts to, as a user reads them
+_TYPE_WORDS = {"Integer": "a whole number", "Float": "a number", "Boolean": "true or false", "String": "text"}
+
+
+def _explain_type_error(cause: BaseException | None) -> str | None:
+    """One sentence for a value a typed schema field (mdrl/config) could not take."""
+    from omegaconf.errors import ValidationError
+
+    if not isinstance(cause, ValidationError) or not getattr(cause, "full_key", None):
+        return None
+    from mdrl.config.checks import field_rule
+
+    first = str(cause).splitlines()[0]
+    m = re.match(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", first)
+    if m:
+        rule = field_rule(getattr(cause, "object_type", None), str(cause.full_key).rpartition(".")[2])
+        return f"{cause.full_key} must be {rule or _TYPE_WORDS.get(m.group(2), m.group(2))}, not {m.group(1)!r}"
+    if "is not Optional" in first:
+        return f"{cause.full_key} must not be null"
+    return f"{cause.full_key}: {first.rstrip('.')}"
 
 
 def compose(command: str, overrides: list[str]):
@@ -183,7 +241,15 @@ def compose(command: str, overrides: list[str]):
     missing = sorted(k for k in _missing_keys(cfg) if not k.startswith("hydra"))
     if missing:
         raise UserError(f"missing required setting{'s' if len(missing) > 1 else ''} {', '.join(missing)} (pass {missing[0]}=...)")
+    validate(command, cfg)
     return cfg
+
+
+def validate(command: str, cfg) -> None:
+    """Refuse a composed config that breaks its schemas (mdrl/config), in one sentence."""
+    from mdrl.config import validate as check_schemas
+
+    check_schemas(command, cfg)
 
 
 def _missing_keys(cfg, prefix: str = "") -> list[str]:
@@ -241,6 +307,8 @@ def _run_hydra(command: str, task: Callable, rest: list[str]) -> int:
     def app(cfg) -> None:  # Hydra calls this once per job (many under -m)
         status["jobs"] += 1
         try:
+            if command not in SELF_VALIDATING:
+                validate(command, cfg)  # each job of a sweep has its own values
             task(cfg)
         except UserError as exc:
             # one sentence per failed job; the other jobs of a sweep still run (train

@@ -74,7 +74,7 @@ def test_per_source_balance_is_an_option_and_recorded(shared_data, tmp_path):
     assert m["balance"] == "source"
     assert {r["written"] for r in m["rows"].values()} == {1890}
     assert m["rows_per_domain"] == {"code": 1890, "math": 3780, "puzzle": 3780}  # mdrl's old 2 : 1 : 2
-    with pytest.raises(UserError, match="balance must be group or source"):
+    with pytest.raises(UserError, match="mixture.balance must be one of group, source"):
         prepare(_cfg(tmp_path, shared_data, "mixture=math_code", "mixture.balance=verifier", "mixture.val=[]"), tmp_path / "bad")
 
 

@@ -205,7 +205,7 @@ def test_unknown_scheme_is_refused_before_the_output_is_touched(tmp_path):
     out = tmp_path / "out.jsonl"
     assert score(f"input={a}", f"output={out}", cwd=tmp_path).returncode == 0
     before = out.read_bytes()
-    one_sentence(score(f"input={a}", f"output={out}", "reward.scheme=bogus", "resume=false", cwd=tmp_path), "unknown reward scheme 'bogus'")
+    one_sentence(score(f"input={a}", f"output={out}", "reward.scheme=bogus", "resume=false", cwd=tmp_path), "reward.scheme must be one of binary, format, paper, proportional, not 'bogus'")
     assert out.read_bytes() == before
 
 

@@ -62,8 +62,8 @@ def test_sweep_folders_have_no_slashes_and_failures_are_listed_without_traceback
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert [j.name.split("-", 1)[0] for j in jobs] == ["0", "1"]
     assert all("_x_y" in j.name for j in jobs)
-    assert "data file not found" in (jobs[0] / "FAILED").read_text()
-    assert "trl.max_steps must be a whole number >= 1" in (jobs[1] / "FAILED").read_text()
+    # settings are checked before the disk: both jobs name the bad step count
+    assert all("trl.max_steps must be a whole number >= 1" in (j / "FAILED").read_text() for j in jobs)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU refusal")

@@ -217,10 +217,12 @@ def test_dapo_selects_veRLs_dapo_manager_with_overlong_penalty(tiny_model, tmp_p
 @pytest.mark.parametrize(
     "override, phrase",
     [
-        ("algorithm.adv_estimator=bogus", "veRL does not know advantage estimator 'bogus'"),
+        # mdrl's schema refuses these at composition (tests/test_config_schemas.py); set
+        # through algorithm.verl they reach veRL's own checks
+        ("+algorithm.verl={algorithm.adv_estimator: bogus}", "veRL does not know advantage estimator 'bogus'"),
         ("+algorithm.verl={actor_rollout_ref.actor.no_such_knob: 1}", "the installed veRL has no setting 'actor_rollout_ref.actor.no_such_knob'"),
         ("algorithm.ppo_mini_batch_size=100", "not a multiple of ppo_mini_batch_size 100"),
-        ("algorithm.loss_agg_mode=bogus", "veRL rejected the config: Invalid loss_agg_mode: bogus"),
+        ("+algorithm.verl={actor_rollout_ref.actor.loss_agg_mode: bogus}", "veRL rejected the config: Invalid loss_agg_mode: bogus"),
     ],
 )
 def test_values_veRL_rejects_are_one_sentence_errors(override, phrase, tiny_model, tmp_path):

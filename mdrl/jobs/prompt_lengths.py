@@ -18,8 +18,8 @@ BATCH = 512  # prompts tokenized per call (fast tokenizers batch in Rust)
 
 
 def tokenizer_name(model_cfg: Mapping) -> str | None:
-    """Where the run's tokenizer comes from: model.tokenizer, else model.path (None: built later)."""
-    return model_cfg.get("tokenizer") or model_cfg.get("path") or None
+    """Where the run's tokenizer comes from: model.path, as veRL loads it (None: built later)."""
+    return model_cfg.get("path") or None
 
 
 def load_tokenizer(model_cfg: Mapping) -> Any:
@@ -34,7 +34,7 @@ def load_tokenizer(model_cfg: Mapping) -> Any:
     except Exception as exc:  # noqa: BLE001 - missing files, no network, bad id: one sentence
         raise UserError(
             f"could not load the tokenizer of {name} to count prompt tokens ({type(exc).__name__}); "
-            "give model.tokenizer a local directory, or set mixture.filter_overlong=false to leave the filter to veRL"
+            "give model.path a local directory, or set mixture.filter_overlong=false to leave the filter to veRL"
         ) from None
 
 

@@ -48,25 +48,21 @@ def scoring_settings(settings: dict) -> dict:
 
 
 def check_workers(value: Any) -> int | None:
-    """``workers`` as None (all cores) or an int >= 0 (0 scores inline, for debugging)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise UserError(f"workers must be a whole number >= 0 (0 = inline, null = all cores), not {value!r}")
+    """``workers`` as None (all cores) or an int >= 0 (0 scores inline, for debugging); the
+    rule is the command's schema (mdrl/config/apps.py), for callers that skip the CLI."""
+    from mdrl.config.apps import ScoreApp
+    from mdrl.config.checks import check
+
+    check({"workers": value}, ScoreApp, "")
     return value
 
 
 def check_scheme(settings: dict) -> None:
-    """Refuse an unknown reward scheme before the output is touched."""
-    from mdrl.scoring.schemes import scheme_names
+    """Refuse reward settings the schema does not allow (an unknown scheme, an answer
+    scheme that is not binary or proportional, ...) before the output is touched."""
+    from mdrl.config.reward import check_settings
 
-    known = scheme_names()
-    name = settings.get("scheme")
-    if name not in known:
-        raise UserError(f"unknown reward scheme {name!r} (choose from {', '.join(known)})")
-    inner = (settings.get("format") or {}).get("answer_scheme", "binary")
-    if name == "format" and (inner not in known or inner == "format"):
-        raise UserError(f"reward.format.answer_scheme must be one of {', '.join(k for k in known if k != 'format')}, not {inner!r}")
+    check_settings(settings)
 
 
 def check_paths(src: Path, dst: Path) -> None:

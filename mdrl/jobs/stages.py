@@ -99,6 +99,8 @@ def stage_config(cfg: DictConfig, i: int, stage: dict, sdir: Path, prev: dict | 
             if not kept:
                 raise UserError(f"curriculum stage {stage['name']!r} gives every source weight 0")
             scfg.mixture.sources = kept
+        # a stage job's curriculum carries keys no user sets (select, stage): leave the schema
+        scfg.curriculum = OmegaConf.create(OmegaConf.to_container(scfg.curriculum))
         scfg.curriculum.stages = 1
         scfg.curriculum.select = stage["select"]
         scfg.curriculum.stage = {"index": i, "name": stage["name"]}

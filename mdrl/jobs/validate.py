@@ -2,56 +2,25 @@
 
 ``mdrl prepare`` and ``mdrl train`` (``dry_run=true`` included) call :func:`check_experiment`
 first, so a negative size, a missing data folder or an unknown backend is refused before
-minutes are spent preparing rows or building a model. :func:`check_local_model` refuses a
+minutes are spent preparing rows or building a model (values against the schemas of
+mdrl/config, files against the disk). :func:`check_local_model` refuses a
 model that cannot train on this machine's CPU before anything is downloaded.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
 from mdrl.errors import UserError
 
-BACKENDS = ("auto", "verl", "trl")
 # Larger models are refused on CPU: a 7B policy plus its reference does not fit a laptop's
 # memory, and each GRPO step would take hours.
 CPU_MAX_PARAMS = 1.5e9
-
-
-def whole(value: Any, name: str, minimum: int, allow_null: bool = True) -> None:
-    """Refuse ``value`` unless it is an int >= ``minimum`` (or null when allowed)."""
-    if value is None and allow_null:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        null = " or null" if allow_null else ""
-        raise UserError(f"{name} must be a whole number >= {minimum}{null}, not {value!r}")
-
-
-def number(value: Any, name: str, minimum: float) -> None:
-    """Refuse ``value`` unless it is a finite number >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
-        raise UserError(f"{name} must be a number >= {minimum:g}, not {value!r}")
-
-
-def check_mixture(mixture: Mapping) -> None:
-    """Sizes, weights and row counts of a mixture."""
-    whole(mixture.get("rows_per_domain"), "mixture.rows_per_domain", 1)
-    whole(mixture.get("val_rows"), "mixture.val_rows", 1)
-    sources = mixture.get("sources") or {}
-    if not sources:
-        raise UserError(f"mixture {mixture.get('name')!r} has no sources")
-    for name, src in sources.items():
-        src = src or {}
-        whole(src.get("size"), f"mixture.sources.{name}.size", 1)
-        number(src.get("weight", 1.0), f"mixture.sources.{name}.weight", 0.0)
-    if not any(float((s or {}).get("weight", 1.0)) > 0 for s in sources.values()):
-        raise UserError(f"mixture {mixture.get('name')!r}: every source has weight 0")
 
 
 def missing_files(mixture: Mapping, catalog: Mapping) -> list[str]:
@@ -77,23 +46,17 @@ def missing_files(mixture: Mapping, catalog: Mapping) -> list[str]:
     return out
 
 
-def check_trl(trl: Mapping) -> None:
-    """The local backend's sizes."""
-    whole(trl.get("sft_steps"), "trl.sft_steps", 0)
-    for key in ("max_steps", "prompts_per_step", "max_completion_length", "save_steps", "sft_batch_size"):
-        whole(trl.get(key), f"trl.{key}", 1, allow_null=False)
-    whole(trl.get("num_generations"), "trl.num_generations", 2)  # GRPO compares a group (null = algorithm's rollout_n)
-    whole(trl.get("eval_every"), "trl.eval_every", 0)
-
-
 def check_experiment(cfg: DictConfig) -> None:
-    """Refuse impossible settings of ``mdrl prepare``/``mdrl train`` in one sentence."""
-    backend = cfg.get("backend", "auto")
-    if backend not in BACKENDS:
-        raise UserError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    """Refuse impossible settings of ``mdrl prepare``/``mdrl train`` in one sentence.
+
+    Values, ranges and choices are the schemas' (mdrl/config: backend, trl.*, mixture
+    sizes and weights, ...); what needs the disk (data files) is checked here.
+    """
+    from mdrl.config import validate
+
+    validate("train", cfg)
     mixture = OmegaConf.to_container(cfg.mixture, resolve=True)
     catalog = OmegaConf.to_container(cfg.catalog, resolve=True)
-    check_mixture(mixture)  # type: ignore[arg-type]
     missing = missing_files(mixture, catalog)  # type: ignore[arg-type]
     if missing and not cfg.get("dry_run"):
         raise UserError(missing[0])
@@ -102,8 +65,6 @@ def check_experiment(cfg: DictConfig) -> None:
         # data this one lacks: say so instead of refusing
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         print(f"[mdrl] warning: {missing[0]}{more}; the printed config expects the files where it runs", file=sys.stderr)
-    if "trl" in cfg:
-        check_trl(OmegaConf.to_container(cfg.trl, resolve=True))  # type: ignore[arg-type]
 
 
 def model_params(config: Mapping) -> float:

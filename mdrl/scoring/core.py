@@ -11,20 +11,15 @@ import json
 import time
 from typing import Any, Mapping
 
+from mdrl.config.reward import SETTING_KEYS, default_settings
 from mdrl.domains import domain_for_source, known_sources
 from mdrl.domains.base import Verdict
 from mdrl.scoring.answer import extract_answer, is_well_formed
 from mdrl.scoring.schemes import get_scheme
 
-DEFAULT_SETTINGS: dict = {
-    "scheme": "binary",
-    "format": {"bonus": 0.1, "penalty": -0.1, "answer_scheme": "binary", "require_think_open": False},
-    "domains": {},
-}
-
-
-# The reward settings a scoring call reads (the rest of conf/reward is for people).
-SETTING_KEYS = ("scheme", "format", "domains", "item_timeout_s")
+# reward=binary's settings, from the one schema (mdrl/config/reward.py); SETTING_KEYS (the
+# keys a scoring call reads) comes from there too and stays importable from here.
+DEFAULT_SETTINGS: dict = default_settings()
 
 
 def parse_ground_truth(gt: Any) -> Any:
@@ -54,7 +49,11 @@ def item_timeout(data_source: Any, settings: Mapping) -> float:
 def failure(reason: str, settings: Mapping, **details: Any) -> dict:
     """The result of an item that never reached a verdict (malformed, timeout, crash)."""
     verdict = Verdict.wrong(reason, **details)
-    return {"score": get_scheme(settings.get("scheme", "binary"))(verdict, False, settings), "details": verdict.details}
+    try:
+        score = float(get_scheme(settings.get("scheme", "binary"))(verdict, False, settings))
+    except Exception:  # noqa: BLE001 - settings no schema checked (direct API calls): still never raise
+        score = 0.0
+    return {"score": score, "details": verdict.details}
 
 
 def score_one(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
+from mdrl.config.reward import FORMAT_DEFAULTS
 from mdrl.domains.base import Verdict
 
 SchemeFn = Callable[[Verdict, bool, Mapping], float]
@@ -47,13 +48,17 @@ def proportional(verdict: Verdict, well_formed: bool, settings: Mapping) -> floa
 
 @scheme("format")
 def format_scheme(verdict: Verdict, well_formed: bool, settings: Mapping) -> float:
-    """Answer score (``answer_scheme``, binary by default) plus a format bonus or penalty."""
+    """Answer score (``answer_scheme``) plus a format bonus or penalty.
+
+    The numbers come from ``settings["format"]``; a key it lacks takes the schema's default
+    (mdrl/config/reward.py, FormatSettings), the one place they are written.
+    """
     fmt = settings.get("format", {}) or {}
-    base = get_scheme(fmt.get("answer_scheme", "binary"))
-    if base is format_scheme:
+    base = get_scheme(fmt.get("answer_scheme", FORMAT_DEFAULTS.answer_scheme))
+    if base is format_scheme:  # the schema refuses it at composition; direct callers get this
         raise ValueError("format.answer_scheme cannot be 'format'")
     answer = base(verdict, well_formed, settings)
-    term = float(fmt.get("bonus", 0.1)) if well_formed else float(fmt.get("penalty", -0.1))
+    term = float(fmt.get("bonus", FORMAT_DEFAULTS.bonus)) if well_formed else float(fmt.get("penalty", FORMAT_DEFAULTS.penalty))
     return answer + term
 
 

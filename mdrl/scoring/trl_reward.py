@@ -33,14 +33,17 @@ def _info(info: Any) -> Any:
 
 
 class TRLReward:
-    """A callable TRL reward function; keeps the last batch's per-domain metrics."""
+    """A callable TRL reward function; keeps the last batch's per-domain metrics.
+
+    Only the last batch's: the trainer logs them every step (metrics.jsonl holds the
+    history), so nothing here grows with the length of a run.
+    """
 
     def __init__(self, settings: Mapping, workers: int | None = None) -> None:
         self.settings = dict(settings)
         self.workers = workers
         self.__name__ = f"mdrl_{self.settings.get('scheme', 'binary')}"  # TRL logs by name
         self.last_metrics: dict[str, float] = {}
-        self.history: list[dict[str, float]] = []
 
     def __call__(self, prompts: list, completions: list, **columns: Any) -> list[float]:
         n = len(completions)
@@ -53,5 +56,4 @@ class TRLReward:
         ]
         results = score_batch(items, self.settings, self.workers)
         self.last_metrics = domain_metrics(sources, results)
-        self.history.append(self.last_metrics)
         return [float(r["score"]) for r in results]
