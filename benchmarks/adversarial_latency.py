@@ -67,7 +67,7 @@ def lpb_cases() -> list[tuple[str, Callable[[], object], float]]:
 
 
 def _math_in_worker(answer: str) -> bool:
-    from mdrl.domains import math as m
+    from mdrl.domains import math_domain as m
 
     return m.verify(f"\\boxed{{{answer}}}", "5").correct
 

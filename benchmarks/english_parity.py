@@ -27,7 +27,7 @@ from tqdm import tqdm
 import mdrl.domains.base as base
 from mdrl.domains import countdown as cd
 from mdrl.domains import domain_for_source, kk, lpb
-from mdrl.domains import math as mth
+from mdrl.domains import math_domain as mth
 from mdrl.scoring.answer import extract_answer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -38,7 +38,7 @@ object is everything the rest of mdrl knows about the domain:
 :func:`register` refuses, in one sentence, a domain without verify, English wording,
 difficulty or an explicit gold, so forgetting one fails at import instead of silently
 (generic wording, difficulty 0, no warm-up data). Rows follow veRL's layout
-(:func:`~mdrl.domains.io.verl_row`): ``extra_info.question`` holds the bare question the
+(:func:`~mdrl.domains.row_io.verl_row`): ``extra_info.question`` holds the bare question the
 templates wrap.
 
 Where a domain is named outside its module
@@ -78,7 +78,7 @@ from .base import (  # noqa: F401
     register,
     unregister,
 )
-from . import math, countdown, code, kk, lpb  # noqa: F401,E402  (registers)
+from . import math_domain, countdown, code_domain, kk, lpb  # noqa: F401,E402  (registers)
 
 
 def load_plugins(spec: str | None = None) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import Row
-from .io import DataFileError, load_hf, read_records, user_text, verl_row
+from .row_io import DataFileError, load_hf, read_records, user_text, verl_row
 
 ABILITY = "coding"
 CODER1_HF = "ganler/code-r1-12k"

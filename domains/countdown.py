@@ -23,8 +23,8 @@ from . import arith, lang, row_info
 from . import r1_prompt as r1
 from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
 from .countdown_solver import solve_countdown
-from .io import DataFileError, decode_json, load_hf, plain, prompt_messages, read_records
-from .io import record_index, strip_r1_template, user_text, verl_row
+from .row_io import DataFileError, decode_json, load_hf, plain, prompt_messages, read_records
+from .row_io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 ABILITY = "math"

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from . import countdown, zh
 from .base import Row
-from .io import verl_row
+from .row_io import verl_row
 
 QUESTION = {
     "simplified": (

@@ -24,8 +24,8 @@ from typing import Any, Mapping, Sequence
 
 from . import lang, row_info
 from .base import Chinese, Domain, Knob, Row, Verdict, Wording, register
-from .io import DataFileError, decode_json, extra_info_of, load_hf, prompt_messages, read_records
-from .io import record_index, strip_r1_template, user_text, verl_row
+from .row_io import DataFileError, decode_json, extra_info_of, load_hf, prompt_messages, read_records
+from .row_io import record_index, strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.

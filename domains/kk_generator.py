@@ -13,7 +13,7 @@ import random
 from typing import Any, Sequence
 
 from .base import Row
-from .io import prompt_messages, verl_row
+from .row_io import prompt_messages, verl_row
 from .kk_format import ABILITY, DATA_SOURCE, r1_prompt, solution_text_format
 from .kk_logic import parse_statements, solve
 

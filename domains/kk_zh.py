@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from . import kk, zh
 from .base import Row
-from .io import verl_row
+from .row_io import verl_row
 from .kk_generator import Phrases
 
 # Two-character names whose characters are the same in simplified and traditional script;

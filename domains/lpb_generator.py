@@ -13,7 +13,7 @@ import random
 from typing import Any, Callable, Mapping, Sequence
 
 from .base import Row
-from .io import prompt_messages, verl_row
+from .row_io import prompt_messages, verl_row
 from .lpb_format import ABILITY, question_text, r1_prompt
 from .lpb_solver import GridSolver
 

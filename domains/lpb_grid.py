@@ -14,7 +14,7 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from . import lang
-from .io import decode_json
+from .row_io import decode_json
 
 MAX_ANSWER_CHARS = 200_000  # a 6x6 grid with reasoning is a few KB; beyond this is not an answer
 MAX_CANDIDATES = 20  # JSON objects tried from the end before giving up

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 
 from . import lpb, zh
 from .base import Row
-from .io import decode_json, verl_row
+from .row_io import decode_json, verl_row
 from .lpb_generator import clue_text as _clue_text
 
 # English category key -> (Chinese name, intro line, noun phrase for "{v}", {English value: Chinese value}).

@@ -1,6 +1,6 @@
 """Math answers as text: the boxed answer, delimiters, a light normal form, numbers in other bases.
 
-What :func:`~mdrl.domains.math.verify` does before (and instead of) SymPy: find the string
+What :func:`~mdrl.domains.math_domain.verify` does before (and instead of) SymPy: find the string
 to compare (:func:`extract`), compare it textually (:func:`_norm_text`), refuse deep
 nesting (:func:`_nesting`), and compare numbers written in another base digit by digit
 (math-verify drops subscripts, so ``52_9`` would equal ``52_8``).

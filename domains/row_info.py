@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .io import extra_info_of as info  # noqa: F401 - re-exported for the domains' rules
-from .io import row_ground_truth as ground_truth  # noqa: F401
+from .row_io import extra_info_of as info  # noqa: F401 - re-exported for the domains' rules
+from .row_io import row_ground_truth as ground_truth  # noqa: F401
 
 
 def number(value: Any) -> float | None:

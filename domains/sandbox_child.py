@@ -53,9 +53,8 @@ CHILD_MODULES = ("sandbox_linux", "sandbox_root", "sandbox_child")
 LAUNCHER = (
     "import os, sys, _frozen_importlib_external as e\n"
     "*paths, cfg = sys.argv[1:]\n"
-    # Workaround for domains/code.py, math.py and io.py, which shadow the standard library:
-    # their folder must never be on the child's sys.path. Delete this line once those
-    # modules are renamed (issue #14); boot() replaces sys.path anyway.
+    # The project's folder is never on the child's sys.path (no project module is importable
+    # by the program); boot() replaces sys.path with the interpreter's own folders as well.
     "sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != os.path.dirname(paths[0])]\n"
     "for p in paths:\n"
     "    n = 'mdrl.domains.' + os.path.basename(p)[:-3]\n"

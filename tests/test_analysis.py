@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from mdrl.analysis import coverage as cov
-from mdrl.analysis.load import latest_step, normalise, per_problem, read_results
-from mdrl.analysis.passk import crossover_k, pass_at_k_table
+from mdrl.analysis.load import latest_step, read_results
+from mdrl.analysis.passk import crossover_k
 from mdrl.analysis.synergy import synergy_table
 from mdrl.analysis.tables import load_paper_numbers, paper_transfer_table, transfer_display, write_table
 from mdrl.analysis.transfer import domain_transfer, training_domains, transfer_matrix

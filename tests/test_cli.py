@@ -58,7 +58,7 @@ def test_installed_bash_completion_completes_in_a_real_shell():
     script = mdrl("train", "-sc", "install=bash")
     assert script.returncode == 0 and "complete " in script.stdout
     probe = (
-        f'eval "$(mdrl train -sc install=bash)"; COMP_LINE="mdrl train mixture=math_"; COMP_POINT=${{#COMP_LINE}}; '
+        'eval "$(mdrl train -sc install=bash)"; COMP_LINE="mdrl train mixture=math_"; COMP_POINT=${#COMP_LINE}; '
         'COMP_WORDS=(mdrl train mixture=math_); COMP_CWORD=2; _mdrl_complete; echo "${COMPREPLY[@]}"'
     )
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}

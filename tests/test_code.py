@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-import mdrl.domains.code as code_domain
+import mdrl.domains.code_domain as code_domain
 from mdrl.domains.base import domain_for_source
-from mdrl.domains.code import (
+from mdrl.domains.code_domain import (
     DEFAULT_TIMEOUT_S,
     call_match,
     extract_code,
@@ -26,7 +26,7 @@ from mdrl.domains.code import (
     stdio_match,
     verify,
 )
-from mdrl.domains.io import DataFileError
+from mdrl.domains.row_io import DataFileError
 from mdrl.domains.sandbox import probe, run_program
 
 CODER1_TEST = "dcs/code-r1-12k/test.parquet"

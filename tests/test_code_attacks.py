@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
-from mdrl.domains.code import load_humaneval, load_leetcode, load_mbpp, verify
+from mdrl.domains.code_domain import load_humaneval, load_leetcode, load_mbpp, verify
 
 TRAIN = "leetcodedataset/LeetCodeDataset-v0.2.0-train.jsonl.gz"
 

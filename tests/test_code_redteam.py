@@ -1,6 +1,6 @@
 """Red-team pass on the two-process code verifier (issue 11).
 
-Every attack here is tried as a policy would, through :func:`mdrl.domains.code.verify`
+Every attack here is tried as a policy would, through :func:`mdrl.domains.code_domain.verify`
 (the path ``mdrl score`` and the veRL/TRL hooks take), beside the same problem's honest
 solution, which must still pass. The first group are bypasses this pass found and fixed
 (each test failed before its fix); the rest are attacks that held, kept as regressions.
@@ -13,7 +13,7 @@ import os
 import textwrap
 
 import pytest
-from mdrl.domains.code import load_humaneval, verify
+from mdrl.domains.code_domain import load_humaneval, verify
 from mdrl.domains.code_judge import call_match, stdio_match
 
 

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from mdrl.cli import compose
 from mdrl.curricula import get_curriculum, is_staged, order_mode, stage_plan
 from mdrl.curricula.adaptive import AdaptiveCurriculum
-from mdrl.curricula.difficulty import KNOBS, annotate, difficulty, generate_at
+from mdrl.curricula.difficulty import KNOBS, difficulty, generate_at
 from mdrl.curricula.order import CurriculumIndex
 from mdrl.errors import UserError
 
@@ -37,7 +37,7 @@ def test_generate_at_refuses_levels_outside_the_knob_range():
 
 
 def test_released_rows_get_their_domains_difficulty(shared_data):
-    from mdrl.domains.code import load_leetcode
+    from mdrl.domains.code_domain import load_leetcode
     from mdrl.domains.countdown import load_countdown
     from mdrl.domains.kk import load_kk
     from mdrl.domains.lpb import load_zebralogic
@@ -54,7 +54,7 @@ def test_released_rows_get_their_domains_difficulty(shared_data):
 
 
 def test_math_level_where_the_source_records_one(tmp_path):
-    from mdrl.domains.math import load_math500
+    from mdrl.domains.math_domain import load_math500
 
     f = tmp_path / "m.jsonl"
     f.write_text("\n".join(json.dumps({"problem": f"p{i}", "answer": "1", "level": f"Level {i}"}) for i in (1, 4)) + "\n" + json.dumps({"problem": "q", "answer": "2"}) + "\n")

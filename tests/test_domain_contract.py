@@ -173,7 +173,7 @@ def test_gold_of_math_and_code():
 
 
 @pytest.mark.parametrize("statement", ["import domains.countdown", "import domains, curricula.difficulty, analysis.synergy",
-                                       "import domains.code, mdrl.domains"])
+                                       "import domains.code_domain, mdrl.domains"])
 def test_the_folders_import_from_the_repository_root(statement):
     """Modules inside domains/ import each other relatively, so the folder imported as
     ``domains`` (from the repo root) does not register its domains a second time."""

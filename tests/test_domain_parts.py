@@ -11,9 +11,9 @@ import pytest
 
 from mdrl.domains import countdown as cd
 from mdrl.domains import kk, kk_zh, lpb, lpb_generator, lpb_zh, zh
-from mdrl.domains import math as mth
+from mdrl.domains import math_domain as mth
 from mdrl.domains.base import Verdict
-from mdrl.domains.io import decode_json, extra_info_of, prompt_messages, record_index, row_ground_truth
+from mdrl.domains.row_io import decode_json, extra_info_of, prompt_messages, record_index, row_ground_truth
 from mdrl.domains.safe_verify import never_raises
 
 # ------------------------------------------------------------------ never-raise rule

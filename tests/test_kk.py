@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mdrl.domains import domain_for_source, kk
-from mdrl.domains.io import read_records
+from mdrl.domains.row_io import read_records
 
 GOLD = "(1) Aurora is a knight\n(2) Logan is a knave\n(3) Henry is a knave"
 GT = {"solution_text_format": GOLD, "statements": "()"}
@@ -189,7 +189,7 @@ def test_load_raw_kk_jsonl(tmp_path, dcs_rows):
 
 
 def test_load_malformed_file(tmp_path):
-    from mdrl.domains.io import DataFileError
+    from mdrl.domains.row_io import DataFileError
 
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"quiz": "q"}) + "\n")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mdrl.domains import domain_for_source, lpb
-from mdrl.domains.io import DataFileError
+from mdrl.domains.row_io import DataFileError
 
 GOLD = {
     "House 1": {"Name": "Arnold", "Drink": "tea", "Pet": "cat"},
@@ -55,7 +55,7 @@ def test_every_released_lpb_gold_scores_one(lpb_rows):
 
 
 def test_every_zebralogic_gold_scores_one(shared_data, zebralogic_rows):
-    from mdrl.domains.io import read_records
+    from mdrl.domains.row_io import read_records
 
     raw = read_records(shared_data / "zebralogicbench/grid_mode_test.parquet")
     assert len(zebralogic_rows) == len(raw) == 1000
@@ -85,7 +85,7 @@ def test_changing_k_cells_costs_k_cells(lpb_rows, zebralogic_rows):
 
 
 def test_loaders_keep_prompts_and_recover_questions(shared_data, lpb_rows, zebralogic_rows, released_prompt):
-    from mdrl.domains.io import read_records
+    from mdrl.domains.row_io import read_records
 
     raw = read_records(shared_data / "dcs/zebra/test.parquet")
     for row, rec in zip(lpb_rows, raw):
@@ -338,7 +338,7 @@ def test_rows_of_every_source_share_one_parquet(tmp_path, lpb_rows, zebralogic_r
     """LPB, ZebraLogicBench, generated and K&K rows fit one parquet through prepare's writer
     (no clashing extra_info types), and the grid rows reload as they were."""
     from mdrl.domains import kk
-    from mdrl.domains.io import read_records
+    from mdrl.domains.row_io import read_records
     from mdrl.jobs.prepare import write_rows
 
     rows = lpb_rows[:10] + zebralogic_rows[:10] + lpb.generate(10, seed=0) + kk.generate(5, seed=0)

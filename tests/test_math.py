@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mdrl.domains import domain_for_source
-from mdrl.domains import math as m
+from mdrl.domains import math_domain as m
 from mdrl.domains.base import Verdict
 
 

@@ -104,7 +104,7 @@ KK_FILES = "[kk_logic_rl/3ppl_train.parquet,kk_logic_rl/5ppl_train.parquet]"
 def tok_dir(tmp_path_factory, shared_data):
     """A tiny-model tokenizer (byte-level BPE, the tiny model's ChatML chat template) trained
     on puzzle text, saved without weights: the run's tokenizer for prepare and for veRL."""
-    from mdrl.domains.io import read_records
+    from mdrl.domains.row_io import read_records
     from mdrl.jobs.tiny_model import CHAT_TEMPLATE, build_tokenizer
 
     texts = [r["prompt"][0]["content"] for r in read_records(shared_data / "dcs/zebra/test.parquet")]

@@ -16,7 +16,7 @@ def direct(n: int, c: int, k: int) -> float:
 
 
 def test_matches_direct_combinatorics_for_every_small_case():
-    ns, cs, ks = [], [], []
+    ns, cs = [], []
     for n in range(1, 31):
         for c in range(0, n + 1):
             ns.append(n)

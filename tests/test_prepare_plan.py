@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from mdrl.cli import compose, main
 from mdrl.curricula.difficulty import difficulty
-from mdrl.domains.io import read_records
+from mdrl.domains.row_io import read_records
 from mdrl.jobs.prepare import flatten_extra_info, plan_sizes, prepare
 
 # ------------------------------------------------------------------ plan_sizes

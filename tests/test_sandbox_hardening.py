@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 from mdrl.domains import sandbox
-from mdrl.domains.code import extract_code, fenced_blocks, verify
-from mdrl.domains.math import verify as math_verify
+from mdrl.domains.code_domain import extract_code, fenced_blocks, verify
+from mdrl.domains.math_domain import verify as math_verify
 from mdrl.domains.sandbox import isolation_level, probe, run_program
 
 TOTAL_GT = json.dumps({

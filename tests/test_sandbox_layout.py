@@ -27,7 +27,7 @@ def _imports(path: Path) -> list[tuple[int, str]]:
 
 def test_child_modules_import_only_the_stdlib_and_earlier_child_modules():
     """The launcher loads CHILD_MODULES by path, in order, outside any installed package:
-    an import of anything else would fail in the child (or find the project's code.py)."""
+    an import of anything else would fail in the child (or find a project module)."""
     loaded: list[str] = []
     for name in sandbox_child.CHILD_MODULES:
         for level, module in _imports(DOMAINS / f"{name}.py"):
@@ -41,7 +41,7 @@ def test_child_modules_import_only_the_stdlib_and_earlier_child_modules():
 
 def test_program_sees_no_bootstrap_module_and_the_stdlib_code_module():
     """The bootstrap leaves sys.modules as the single-file bootstrap did, and ``import code``
-    in the program is the standard library's (domains/code.py is not on its path)."""
+    in the program is the standard library's (no project folder is on its path)."""
     program = (
         "import json, sys, code\n"
         "print(json.dumps({'mods': sorted(m for m in sys.modules if 'sandbox' in m or m.startswith('mdrl')),"

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 
 from mdrl.cli import compose
 from mdrl.domains import get_domain
-from mdrl.domains.io import read_records
+from mdrl.domains.row_io import read_records
 from mdrl.jobs import verl_config
 from mdrl.jobs.prepare import apply_template, prepare
 from mdrl.jobs.templates import released_messages, render

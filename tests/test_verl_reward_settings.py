@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import pickle
-from pathlib import Path
 
 import pytest
 from omegaconf import DictConfig, OmegaConf

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mdrl.domains import countdown as cd
 from mdrl.domains import countdown_zh, kk, kk_zh, lang, lpb, lpb_zh, zh
-from mdrl.domains import math as mth
+from mdrl.domains import math_domain as mth
 from mdrl.domains.base import Verdict, get_domain
 from mdrl.errors import UserError
 

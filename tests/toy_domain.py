@@ -12,7 +12,7 @@ import random
 from typing import Any, Mapping
 
 from mdrl.domains.base import Domain, Knob, Row, Verdict, Wording, register
-from mdrl.domains.io import read_records, verl_row
+from mdrl.domains.row_io import read_records, verl_row
 
 NAME = "toyadd"
 

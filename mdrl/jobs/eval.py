@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from omegaconf import DictConfig, OmegaConf
 
-from mdrl.domains.io import row_ground_truth
+from mdrl.domains.row_io import row_ground_truth
 from mdrl.errors import UserError
 from mdrl.jobs.checkpoints import Checkpoint, discover, materialise
 from mdrl.jobs.generate import Decoding, choose_backend, load_tokenizer, make_generator, prompt_text
@@ -263,7 +263,7 @@ class Evaluator:
         """The file's records by benchmark, each checked for the keys and names it needs."""
         if not src.is_file():
             raise UserError(f"generations file not found: {src}")
-        from mdrl.domains.io import DataFileError, read_records
+        from mdrl.domains.row_io import DataFileError, read_records
 
         try:
             records = read_records(src)

@@ -25,7 +25,7 @@ from mdrl.errors import UserError
 from mdrl.curricula import get_curriculum
 from mdrl.jobs import language
 from mdrl.jobs.records import provenance
-from mdrl.domains.io import row_ground_truth
+from mdrl.domains.row_io import row_ground_truth
 from mdrl.jobs.prompt_lengths import chat_template_for, load_tokenizer, prompt_lengths, split_by_length, tokenizer_name
 from mdrl.jobs.sources import resolve_entry, source_entry
 from mdrl.jobs.templates import render

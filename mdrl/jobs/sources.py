@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from mdrl.errors import UserError
 from mdrl.domains import all_domains, domain_for_source, get_domain
-from mdrl.domains.io import DataFileError
+from mdrl.domains.row_io import DataFileError
 
 
 def resolve_path(data_root: str, name: str) -> Path:

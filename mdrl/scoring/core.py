@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any, Mapping
 
-from mdrl.config.reward import SETTING_KEYS, default_settings
+from mdrl.config.reward import SETTING_KEYS, default_settings  # noqa: F401 - SETTING_KEYS re-exported
 from mdrl.domains import domain_for_source, known_sources
 from mdrl.domains.base import Verdict
 from mdrl.scoring.answer import extract_answer, is_well_formed

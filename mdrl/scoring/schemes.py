@@ -10,28 +10,17 @@ from typing import Callable, Mapping
 
 from mdrl.config.reward import FORMAT_DEFAULTS
 from mdrl.domains.base import Verdict
+from mdrl.registry import Registry
 
 SchemeFn = Callable[[Verdict, bool, Mapping], float]
-_SCHEMES: dict[str, SchemeFn] = {}
-
-
-def scheme(name: str) -> Callable[[SchemeFn], SchemeFn]:
-    def deco(fn: SchemeFn) -> SchemeFn:
-        _SCHEMES[name] = fn
-        return fn
-
-    return deco
-
-
-def get_scheme(name: str) -> SchemeFn:
-    try:
-        return _SCHEMES[name]
-    except KeyError:
-        raise KeyError(f"unknown reward scheme {name!r}; known: {', '.join(sorted(_SCHEMES))}") from None
+_SCHEMES: Registry[SchemeFn] = Registry("reward scheme")
+scheme = _SCHEMES.register
+get_scheme = _SCHEMES.get
 
 
 def scheme_names() -> list[str]:
-    return sorted(_SCHEMES)
+    """The registered scheme names, sorted (what ``reward.scheme`` may be)."""
+    return sorted(_SCHEMES.names())
 
 
 @scheme("binary")

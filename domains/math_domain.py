@@ -23,8 +23,8 @@ from typing import Any, Mapping, Sequence
 
 from . import row_info
 from .base import Domain, Row, Verdict, Wording, register
-from .io import DataFileError, load_hf, plain, prompt_messages, read_records, record_index
-from .io import strip_r1_template, user_text, verl_row
+from .row_io import DataFileError, load_hf, plain, prompt_messages, read_records, record_index
+from .row_io import strip_r1_template, user_text, verl_row
 from .safe_verify import never_raises
 
 # The parts live in their own modules; their public names stay importable from here.
