@@ -195,7 +195,7 @@ def test_unknown_source_and_action_are_one_sentence(tmp_path, capsys):
     assert main(["data", "fetch", f"data_root={tmp_path}", "sources=nope"]) == 2
     assert "unknown data source 'nope' (choose from all, dcs," in capsys.readouterr().err
     assert main(["data", "burn", f"data_root={tmp_path}"]) == 2
-    assert "unknown action 'burn' for 'mdrl data' (choose from fetch, list)" in capsys.readouterr().err
+    assert "action must be one of fetch, list, not 'burn'" in capsys.readouterr().err
 
 
 def test_list_shows_what_is_present(tmp_path, capsys):
