@@ -87,6 +87,9 @@ def timed(loop, label: str, coros: list) -> tuple[float, list]:
 
 
 def main() -> None:
+    """Set up one veRL reward manager, time three ways of scoring the same batch per step, report.
+
+    Long on purpose: a benchmark read top to bottom, every timed step beside its set-up."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prompts", type=int, default=256)
     ap.add_argument("--n", type=int, default=8)
