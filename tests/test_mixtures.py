@@ -44,7 +44,7 @@ def test_every_mixture_writes_equal_rows_per_study_domain(mixture, shared_data, 
     cfg = _cfg(tmp_path, shared_data, f"mixture={mixture}", "mixture.val=[]")
     manifest = prepare(cfg, tmp_path / "data")
     counts = _groups_of_written(cfg, manifest)
-    assert counts == Counter(manifest["rows_per_domain"])
+    assert counts == Counter(manifest["rows_per_study_domain"])
     # rows each source loads from the shared files (model=tiny: nothing dropped by length)
     assert {s: r["available"] for s, r in manifest["rows"].items()} == {s: AVAILABLE[s] for s in cfg.mixture.sources}
     by_group = Counter()
@@ -64,7 +64,7 @@ def test_three_domains_are_one_third_each_not_two_one_two(shared_data, tmp_path)
     m = prepare(cfg, tmp_path / "data")
     # CodeR1's LeetCode half (1,890 rows) is the smallest domain: math and puzzle match it,
     # each split evenly between its two sources
-    assert m["rows_per_domain"] == {"code": 1890, "math": 1890, "puzzle": 1890}
+    assert m["rows_per_study_domain"] == {"code": 1890, "math": 1890, "puzzle": 1890}
     assert {s: r["written"] for s, r in m["rows"].items()} == {"dsr": 945, "countdown": 945, "coder1": 1890, "kk": 945, "lpb": 945}
 
 
@@ -73,19 +73,19 @@ def test_per_source_balance_is_an_option_and_recorded(shared_data, tmp_path):
     m = prepare(cfg, tmp_path / "data")
     assert m["balance"] == "source"
     assert {r["written"] for r in m["rows"].values()} == {1890}
-    assert m["rows_per_domain"] == {"code": 1890, "math": 3780, "puzzle": 3780}  # mdrl's old 2 : 1 : 2
+    assert m["rows_per_study_domain"] == {"code": 1890, "math": 3780, "puzzle": 3780}  # mdrl's old 2 : 1 : 2
     with pytest.raises(UserError, match="mixture.balance must be one of group, source"):
         prepare(_cfg(tmp_path, shared_data, "mixture=math_code", "mixture.balance=verifier", "mixture.val=[]"), tmp_path / "bad")
 
 
 def test_plan_sizes_splits_a_group_by_weight_without_duplicating_rows():
-    mixture = {"normalize": True, "rows_per_domain": 90, "sources": {"a": {"weight": 2.0}, "b": {"weight": 1.0}, "c": {}}}
+    mixture = {"normalize": True, "rows_per_study_domain": 90, "sources": {"a": {"weight": 2.0}, "b": {"weight": 1.0}, "c": {}}}
     assert plan_sizes({"a": 1000, "b": 1000, "c": 1000}, {"a": "g1", "b": "g1", "c": "g2"}, mixture) == {"a": 60, "b": 30, "c": 90}
     # b has only 10 rows: a takes the rest of g1's 90 instead of b being resampled
     assert plan_sizes({"a": 1000, "b": 10, "c": 1000}, {"a": "g1", "b": "g1", "c": "g2"}, mixture) == {"a": 80, "b": 10, "c": 90}
     # the whole unit short (c has 50 of 90): resampled, the only case that duplicates rows
     assert plan_sizes({"a": 1000, "b": 1000, "c": 50}, {"a": "g1", "b": "g1", "c": "g2"}, mixture)["c"] == 90
-    mixture["rows_per_domain"] = 7
+    mixture["rows_per_study_domain"] = 7
     assert plan_sizes({"a": 5, "b": 5, "c": 9}, {"a": "g", "b": "g", "c": "g"}, mixture) == {"a": 3, "b": 2, "c": 2}
 
 

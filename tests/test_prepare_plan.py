@@ -36,7 +36,7 @@ def test_every_unit_gets_exactly_its_rows_and_no_source_more_than_it_has(spec, p
     weights = {s: float(w) for s, (_, _, w) in spec.items()}
     if not any(weights.values()):
         weights[next(iter(weights))] = 1.0
-    plan = plan_sizes(available, units, _mixture(weights, rows_per_domain=per_unit))
+    plan = plan_sizes(available, units, _mixture(weights, rows_per_study_domain=per_unit))
     assert set(plan) == set(available)
     assert all(plan[s] == 0 for s in plan if weights[s] == 0), "a source of weight 0 was drawn"
     live = {s for s in plan if weights[s] > 0}
@@ -56,7 +56,7 @@ def test_every_unit_gets_exactly_its_rows_and_no_source_more_than_it_has(spec, p
 def test_shares_follow_the_weights_within_one_row_when_nothing_runs_short(weights, total):
     names = [f"s{i}" for i in range(len(weights))]
     w = dict(zip(names, map(float, weights)))
-    plan = plan_sizes({s: 10_000 for s in names}, {s: "g" for s in names}, _mixture(w, rows_per_domain=total))
+    plan = plan_sizes({s: 10_000 for s in names}, {s: "g" for s in names}, _mixture(w, rows_per_study_domain=total))
     assert sum(plan.values()) == total
     for s in names:
         assert abs(plan[s] - total * w[s] / sum(w.values())) < 1.0, plan
@@ -64,10 +64,10 @@ def test_shares_follow_the_weights_within_one_row_when_nothing_runs_short(weight
 
 def test_rounding_hands_leftover_rows_to_the_largest_remainders():
     # 10 rows over three equal weights: 3.33 each, one source gets the spare row
-    plan = plan_sizes({"a": 100, "b": 100, "c": 100}, {"a": "g", "b": "g", "c": "g"}, _mixture({"a": 1, "b": 1, "c": 1}, rows_per_domain=10))
+    plan = plan_sizes({"a": 100, "b": 100, "c": 100}, {"a": "g", "b": "g", "c": "g"}, _mixture({"a": 1, "b": 1, "c": 1}, rows_per_study_domain=10))
     assert sorted(plan.values()) == [3, 3, 4]
     # 7 rows at weights 5 : 2 -> 5 and 2 exactly; at 1 : 1 : 5 -> 1, 1, 5
-    assert plan_sizes({"a": 50, "b": 50}, {"a": "g", "b": "g"}, _mixture({"a": 5, "b": 2}, rows_per_domain=7)) == {"a": 5, "b": 2}
+    assert plan_sizes({"a": 50, "b": 50}, {"a": "g", "b": "g"}, _mixture({"a": 5, "b": 2}, rows_per_study_domain=7)) == {"a": 5, "b": 2}
 
 
 def test_size_caps_a_source_before_balancing():
@@ -84,7 +84,7 @@ def test_a_weight_of_zero_drops_the_source():
     plan = plan_sizes({"a": 50, "b": 50, "c": 60}, {"a": "g1", "b": "g1", "c": "g2"}, _mixture({"a": 0, "b": 1, "c": 1}))
     assert plan == {"a": 0, "b": 50, "c": 50}
     # a unit asked for more than its live sources hold resamples them, not the dropped one
-    plan = plan_sizes({"a": 50, "b": 50, "c": 60}, {"a": "g1", "b": "g1", "c": "g2"}, _mixture({"a": 0, "b": 1, "c": 1}, rows_per_domain=60))
+    plan = plan_sizes({"a": 50, "b": 50, "c": 60}, {"a": "g1", "b": "g1", "c": "g2"}, _mixture({"a": 0, "b": 1, "c": 1}, rows_per_study_domain=60))
     assert plan == {"a": 0, "b": 60, "c": 60}
     # a unit whose sources all weigh 0 is left out (a stage training one study domain only)
     assert plan_sizes({"a": 5, "b": 9}, {"a": "g1", "b": "g2"}, _mixture({"a": 0, "b": 1})) == {"a": 0, "b": 9}
@@ -93,7 +93,7 @@ def test_a_weight_of_zero_drops_the_source():
 @pytest.mark.parametrize("override,key", [
     ("mixture.sources.countdown3.weight=-1", "mixture.sources.countdown3.weight"),
     ("mixture.sources.countdown3.size=0", "mixture.sources.countdown3.size"),
-    ("mixture.rows_per_domain=-5", "mixture.rows_per_domain"),
+    ("mixture.rows_per_study_domain=-5", "mixture.rows_per_study_domain"),
     ("mixture.sources.countdown3.weight=0", "weight"),
     ("mixture.val_rows=0", "mixture.val_rows"),
 ])
@@ -138,7 +138,7 @@ def test_written_rows_per_source_are_the_balanced_counts(mixture, per_source, sh
 
 
 def test_rows_per_domain_and_weights_reach_the_parquet(shared_data, tmp_path):
-    m = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]", "mixture.rows_per_domain=300",
+    m = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]", "mixture.rows_per_study_domain=300",
                      "mixture.sources.kk.weight=2", "mixture.sources.lpb.weight=1"), tmp_path / "data")
     df = _written(m)
     assert {s: r["written"] for s, r in m["rows"].items()} == {"kk": 200, "lpb": 100}
@@ -147,7 +147,7 @@ def test_rows_per_domain_and_weights_reach_the_parquet(shared_data, tmp_path):
 
 
 def test_every_written_row_carries_its_difficulty_and_easy_to_hard_writes_it_in_order(shared_data, tmp_path):
-    m = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]", "mixture.rows_per_domain=400", "curriculum=easy_to_hard"), tmp_path / "data")
+    m = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]", "mixture.rows_per_study_domain=400", "curriculum=easy_to_hard"), tmp_path / "data")
     df = _written(m)
     written = [float(i["difficulty"]) for i in df["extra_info"]]
     assert written == sorted(written) and len(set(written)) >= 4  # KK 3-7 people, zebra grids 2-6 houses
@@ -155,20 +155,20 @@ def test_every_written_row_carries_its_difficulty_and_easy_to_hard_writes_it_in_
     back = read_records(m["train_files"][0])
     assert [difficulty(r["extra_info"]["domain"], r) for r in back] == written
 
-    shuffled = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]", "mixture.rows_per_domain=400"), tmp_path / "shuffled")
+    shuffled = prepare(_cfg(tmp_path, shared_data, "mixture=puzzle", "mixture.val=[]", "mixture.rows_per_study_domain=400"), tmp_path / "shuffled")
     levels = [float(i["difficulty"]) for i in _written(shuffled)["extra_info"]]
     assert sorted(levels) == sorted(written) and levels != sorted(levels)
 
 
 def test_a_staged_curriculum_writes_one_file_per_stage_easy_to_hard(shared_data, tmp_path):
-    cfg = _cfg(tmp_path, shared_data, "mixture=kk", "mixture.val=[]", "mixture.rows_per_domain=90", "curriculum=easy_to_hard", "curriculum.stages=3")
+    cfg = _cfg(tmp_path, shared_data, "mixture=kk", "mixture.val=[]", "mixture.rows_per_study_domain=90", "curriculum=easy_to_hard", "curriculum.stages=3")
     m = prepare(cfg, tmp_path / "data")
     assert [f.rsplit("/", 1)[1] for f in m["train_files"]] == ["train_stage0.parquet", "train_stage1.parquet", "train_stage2.parquet"]
     stages = [[float(i["difficulty"]) for i in pd.read_parquet(f)["extra_info"]] for f in m["train_files"]]
     assert [len(s) for s in stages] == m["curriculum"]["stages"] == [30, 30, 30]
     assert max(stages[0]) <= min(stages[1]) and max(stages[1]) <= min(stages[2])
     # a stage of the chain (what `mdrl train` runs per stage) keeps only its own part
-    part = prepare(_cfg(tmp_path, shared_data, "mixture=kk", "mixture.val=[]", "mixture.rows_per_domain=90", "curriculum=easy_to_hard",
+    part = prepare(_cfg(tmp_path, shared_data, "mixture=kk", "mixture.val=[]", "mixture.rows_per_study_domain=90", "curriculum=easy_to_hard",
                         "curriculum.stages=3", "+curriculum.select={part: 2, of: 3}"), tmp_path / "part2")
     assert len(part["train_files"]) == 1
     assert sorted(float(i["difficulty"]) for i in _written(part)["extra_info"]) == sorted(stages[2])

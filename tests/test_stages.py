@@ -124,7 +124,7 @@ def test_mixture_schedule_changes_the_domains_per_stage(tmp_path, base_model):
     stages.run_chain(cfg, fake, "verl")
     (c0, v0, m0), (c1, v1, m1) = fake.calls
     # rows per study domain (countdown counts as math, kk as puzzle)
-    assert m0["rows_per_domain"] == {"math": 16} and m1["rows_per_domain"] == {"math": 16, "puzzle": 16}
+    assert m0["rows_per_study_domain"] == {"math": 16} and m1["rows_per_study_domain"] == {"math": 16, "puzzle": 16}
     assert v0.actor_rollout_ref.actor.optim.lr == 1.0e-6 and v1.actor_rollout_ref.actor.optim.lr == 2.0e-6
     assert [p.name for p in sorted((tmp_path / "run" / "stages").iterdir())] == ["0-countdown_only", "1-both"]
 

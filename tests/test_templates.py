@@ -124,7 +124,7 @@ def test_prepare_writes_released_prompts_and_veRL_gets_the_models_template(relea
         "train",
         [
             f"run_dir={tmp_path}", f"model.path={qwen_dir}", f"catalog.data_root={shared_data}", "template=released",
-            "mixture=math_puzzle", "mixture.rows_per_domain=40", "mixture.val=[math500,aime24,countdown,kk]", "mixture.val_rows=20",
+            "mixture=math_puzzle", "mixture.rows_per_study_domain=40", "mixture.val=[math500,aime24,countdown,kk]", "mixture.val_rows=20",
             "algorithm.max_prompt_length=100000",
         ],
     )

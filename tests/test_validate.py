@@ -22,7 +22,7 @@ def mdrl(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     [
         ("mixture.sources.countdown3.size=-5", "mixture.sources.countdown3.size must be a whole number >= 1 or null, not -5"),
         ("mixture.sources.countdown3.size=abc", "mixture.sources.countdown3.size must be a whole number >= 1 or null, not 'abc'"),
-        ("mixture.rows_per_domain=-1", "mixture.rows_per_domain must be a whole number >= 1"),
+        ("mixture.rows_per_study_domain=-1", "mixture.rows_per_study_domain must be a whole number >= 1"),
         ("mixture.val_rows=-1", "mixture.val_rows must be a whole number >= 1"),
         ("mixture.sources.countdown3.weight=-1", "mixture.sources.countdown3.weight must be a number >= 0, not -1"),
         ("backend=bogus", "backend must be one of auto, verl, trl, not 'bogus'"),

@@ -69,7 +69,7 @@ def tokenizer(tiny_model):
 
 
 def _cfg(run_dir: Path, data_root: Path | None, model: str, *overrides: str):
-    base = [f"run_dir={run_dir}", f"model.path={model}", "mixture.rows_per_domain=3", "mixture.val_rows=2", BIG_PROMPTS]
+    base = [f"run_dir={run_dir}", f"model.path={model}", "mixture.rows_per_study_domain=3", "mixture.val_rows=2", BIG_PROMPTS]
     if data_root is not None:
         base.append(f"catalog.data_root={data_root}")
     return compose("train", base + list(overrides))

@@ -30,13 +30,13 @@ class MixtureConfig:
 
     name: the mixture file's name. sources.<name>: a source from conf/catalog (:class:`SourceShare`).
     normalize: the paper's normalisation: every study domain in the mixture gets the same
-        number of training rows (rows_per_domain; null = the smallest domain's total), split
+        number of training rows (rows_per_study_domain; null = the smallest domain's total), split
         among that domain's sources by weight; a source short of its share gives the rest to
         the others, so rows repeat only when the whole domain is short.
     balance: what normalize balances: group = the study domains of the catalog (math = DSR +
         CountDown, code = CodeR1, puzzle = KK + LPB; the paper's) | source = every source
         alike. Recorded in the manifest.
-    rows_per_domain: rows per study domain (>= 1); null = the smallest domain's total.
+    rows_per_study_domain: rows per study domain (>= 1); null = the smallest domain's total.
     filter_overlong: drop prompts longer than algorithm.max_prompt_length tokens (the run's
         tokenizer and chat template, as veRL's own filter) before balancing; skipped (and
         said so) when the model is built during the run.
@@ -53,7 +53,7 @@ class MixtureConfig:
     sources: Dict[str, Any] = setting(MISSING, items=SourceShare)
     normalize: bool = True
     balance: str = setting("group", choices=("group", "source"))
-    rows_per_domain: Optional[int] = setting(None, ge=1)
+    rows_per_study_domain: Optional[int] = setting(None, ge=1)
     filter_overlong: bool = True
     val: List[str] = field(default_factory=lambda: list(PAPER_BENCHMARKS))
     val_rows: Optional[int] = setting(None, ge=1)

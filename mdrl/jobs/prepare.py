@@ -36,7 +36,7 @@ def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: 
     """Rows to write per source, from sizes, weights and the normalisation setting.
 
     ``units`` maps each source to the unit balanced under ``normalize``: its study domain
-    (``group``) or the source itself; every unit gets ``rows_per_domain`` rows (default:
+    (``group``) or the source itself; every unit gets ``rows_per_study_domain`` rows (default:
     the smallest unit's total), split among its sources by weight (see ``split_unit``).
     A source of weight 0 gets none; a unit whose sources all weigh 0 gets none.
     """
@@ -54,7 +54,7 @@ def plan_sizes(available: Mapping[str, int], units: Mapping[str, str], mixture: 
     plan: dict[str, int] = {s: 0 for s in capped}
     if not by_unit:
         return plan
-    per_unit = mixture.get("rows_per_domain") or min(sum(capped[s] for s in ss) for ss in by_unit.values())
+    per_unit = mixture.get("rows_per_study_domain") or min(sum(capped[s] for s in ss) for ss in by_unit.values())
     for ss in by_unit.values():
         plan.update(split_unit(int(per_unit), {s: capped[s] for s in ss}, {s: weights[s] for s in ss}))
     return plan
@@ -349,7 +349,7 @@ def _manifest(cfg: DictConfig, out_dir: Path, mixture: dict, template: dict, cur
         },
         "balance": mixture.get("balance", "group") if mixture.get("normalize") else "none (normalize=false)",
         # rows per study domain (the paper's math / code / puzzle)
-        "rows_per_domain": rows_per_group,
+        "rows_per_study_domain": rows_per_group,
         "rows_per_verifier": {d: sum(plan[s] for s in plan if entries[s]["domain"] == d) for d in sorted({entries[s]["domain"] for s in plan})},
         "weights_realised_by": "row resampling into the written train parquet (veRL concatenates train files and has no per-file weight)",
         "normalize": bool(mixture.get("normalize")),
@@ -373,5 +373,5 @@ def run(cfg: DictConfig) -> dict:
     out = Path(str(cfg.run_dir))
     check_experiment(cfg)  # one sentence for bad sizes, weights, backend or missing files
     manifest = prepare(expand_levels(cfg), out)  # curriculum=adaptive: every level of generated sources
-    print(json.dumps({k: manifest[k] for k in ("mixture", "rows_per_domain", "rows", "length_filter", "val", "train_files", "val_file")}, indent=2))
+    print(json.dumps({k: manifest[k] for k in ("mixture", "rows_per_study_domain", "rows", "length_filter", "val", "train_files", "val_file")}, indent=2))
     return manifest

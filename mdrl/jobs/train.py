@@ -115,7 +115,7 @@ def _run(cfg: DictConfig, run_dir: Path) -> dict:
         planned = _model_path(cfg, run_dir, dry=True)
         _check_layout(cfg, verl_config.build(cfg, [str(run_dir / "data" / "train.parquet")], None, planned), planned)
     manifest = prepare(cfg, run_dir / "data")
-    log(f"data: {manifest['rows_per_domain']} train rows per study domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
+    log(f"data: {manifest['rows_per_study_domain']} train rows per study domain, {manifest['val_rows']} val rows -> {run_dir / 'data'}")
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     if backend == "trl":
         summary = _train_trl(cfg, run_dir, manifest)
